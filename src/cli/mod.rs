@@ -1,0 +1,106 @@
+//! The command line: clap definitions, one file per command, each calling the library.
+//!
+//! The only module that uses clap and anyhow. Exit codes: 0 success, 1 differences found
+//! (diff), 2 error. Errors print as `error: <message>` on stderr.
+
+mod output;
+mod process;
+mod render;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// kascade keeps a cluster in step with a Git repository of OpenShift-style templates.
+#[derive(Debug, Parser)]
+#[command(name = "kascade", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  kascade process --list\n  kascade process base-image-example -p GIT_URL=https://example.com/repo.git\n  kascade render examples/base-image/apps -o yaml"
+)]
+pub struct Args {
+    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG.
+    #[arg(long, global = true, env = "KASCADE_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Process an OpenShift Template into a List of objects, as `oc process --local` does.
+    #[command(after_help = process::EXAMPLES)]
+    Process(process::ProcessArgs),
+    /// Render a directory (or file) of manifests and templates into one resource set.
+    #[command(after_help = render::EXAMPLES)]
+    Render(render::RenderArgs),
+}
+
+/// A failure whose message is already complete; printed as `error: <message>`.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub code: u8,
+}
+
+/// Runs kascade with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&args.log);
+    let result = match args.command {
+        Command::Process(a) => process::exec(a),
+        Command::Render(a) => render::exec(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            if let Some(exit) = err.downcast_ref::<Exit>() {
+                return ExitCode::from(exit.code);
+            }
+            let mut stderr = io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.code)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Prints a warning line on stderr.
+pub(crate) fn warn(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+}

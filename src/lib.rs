@@ -1,0 +1,20 @@
+//! kascade keeps a cluster in step with a Git repository of OpenShift-style templates.
+//!
+//! # Layout
+//!
+//! Data flows one way through the stages, each a module:
+//!
+//! - [`resource`]: the shared model — objects as `serde_json::Value`, [`resource::ResourceKey`],
+//!   [`resource::ResourceSet`], YAML/JSON reading and writing, content hashes. Depends on nothing.
+//! - [`template`]: turns templates into resource sets — OpenShift Templates exactly as
+//!   `oc process` does ([`template::openshift`]), minijinja templates ([`template::jinja`]),
+//!   directories of plain manifests ([`template::render`]), the built-in catalog
+//!   ([`template::catalog`]). Depends only on `resource`.
+//! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
+//!
+//! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
+//! [`template::openshift::process`] (what `kascade process` runs).
+
+pub mod cli;
+pub mod resource;
+pub mod template;
