@@ -55,6 +55,12 @@ pub struct ProcessArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum)]
     output: Option<Format>,
+    /// Print the processed Template itself instead of a List of its objects.
+    #[arg(long)]
+    raw: bool,
+    /// Go-template output is not supported; accepted only to explain that.
+    #[arg(long = "template", value_name = "TEMPLATE", hide = true)]
+    go_template: Option<String>,
     /// Seed for generated values (reproducible output); default is the OS-seeded CSPRNG.
     #[arg(long)]
     seed: Option<u64>,
@@ -87,6 +93,8 @@ pub fn exec(args: ProcessArgs) -> anyhow::Result<u8> {
             (!args.param.is_empty() || !positional.is_empty(), "param"),
             (args.labels.is_some(), "labels"),
             (args.output.is_some(), "output"),
+            (args.raw, "raw"),
+            (args.go_template.is_some(), "template"),
         ] {
             if given {
                 bail!(
@@ -94,6 +102,12 @@ pub fn exec(args: ProcessArgs) -> anyhow::Result<u8> {
                 );
             }
         }
+    }
+    // Like oc, malformed and duplicate -p assignments are found before the template is read.
+    let all: Vec<String> = args.param.iter().chain(&positional).cloned().collect();
+    let cli_values = params::parse_cli_assignments(&all)?;
+    if args.go_template.is_some() {
+        bail!("go templates are not supported: use -o json, -o yaml or -o name");
     }
     let stdin_users = usize::from(args.filename.as_deref() == Some("-"))
         + args.param_file.iter().filter(|f| *f == "-").count();
@@ -150,7 +164,7 @@ pub fn exec(args: ProcessArgs) -> anyhow::Result<u8> {
         print!("{}", parameter_table(&template));
         return Ok(0);
     }
-    apply_parameters(&mut template, &args, &positional, stdin.as_deref())?;
+    apply_parameters(&mut template, &args, cli_values, stdin.as_deref())?;
     if let Some(spec) = &args.labels {
         let extra = params::parse_labels(spec)?;
         template
@@ -163,8 +177,18 @@ pub fn exec(args: ProcessArgs) -> anyhow::Result<u8> {
         None => rand::make_rng(),
     };
     let processed = openshift::process(&template, &mut rng)?;
-    let objects: Vec<&serde_json::Value> = processed.objects.iter().collect();
-    output::print_objects(&objects, args.output.unwrap_or(Format::Json), false)?;
+    if args.raw {
+        let processed_template = processed.to_template(&template);
+        let text = match args.output.unwrap_or(Format::Json) {
+            Format::Yaml => crate::resource::yaml::to_yaml(&processed_template),
+            Format::Json => output::json_pretty(&processed_template) + "\n",
+            Format::Name => format!("template.template.openshift.io/{}\n", template.name),
+        };
+        io::stdout().lock().write_all(text.as_bytes())?;
+    } else {
+        let objects: Vec<&serde_json::Value> = processed.objects.iter().collect();
+        output::print_objects(&objects, args.output.unwrap_or(Format::Json), false)?;
+    }
     if let Some(message) = processed.message.filter(|m| !m.trim().is_empty()) {
         let _ = writeln!(io::stderr().lock(), "{message}");
     }
@@ -176,7 +200,7 @@ pub fn exec(args: ProcessArgs) -> anyhow::Result<u8> {
 fn apply_parameters(
     template: &mut Template,
     args: &ProcessArgs,
-    positional: &[String],
+    cli: Vec<(String, String)>,
     stdin: Option<&str>,
 ) -> anyhow::Result<()> {
     for p in &args.param {
@@ -188,8 +212,6 @@ fn apply_parameters(
             ));
         }
     }
-    let all: Vec<String> = args.param.iter().chain(positional).cloned().collect();
-    let cli = params::parse_cli_assignments(&all)?;
     let mut given: HashSet<String> = cli.iter().map(|(k, _)| k.clone()).collect();
     let mut values: Vec<(String, String)> = cli;
     for file in &args.param_file {
