@@ -93,7 +93,7 @@ pub enum JinjaError {
         /// The template file.
         file: String,
         /// The YAML error, located in the rendered text.
-        source: YamlError,
+        source: Box<YamlError>,
     },
 }
 
@@ -185,7 +185,7 @@ impl JinjaTemplate {
             yaml::parse_documents(text.as_bytes(), &format!("{} (rendered)", self.display))
                 .map_err(|source| JinjaError::Output {
                     file: self.display.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         Ok(Rendered {
             documents,

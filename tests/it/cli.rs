@@ -52,7 +52,7 @@ fn alias_bomb_is_refused() {
         let prev = format!("*a{}", i - 1);
         bomb.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     let f = write(tmp.path(), "bomb.yaml", bomb);
