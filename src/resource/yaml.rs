@@ -122,7 +122,7 @@ fn text<'a>(bytes: &'a [u8], source_name: &str) -> Result<&'a str, YamlError> {
 /// ```
 /// let docs = kascade::resource::yaml::parse_documents(b"a: 1\n---\n{\"b\": 2}\n", "x.yaml").unwrap();
 /// assert_eq!(docs.len(), 2);
-/// assert_eq!(docs[1].line, 2);
+/// assert_eq!(docs[1].line, 3);
 /// ```
 pub fn parse_documents(bytes: &[u8], source_name: &str) -> Result<Vec<Document>, YamlError> {
     let text = text(bytes, source_name)?;
