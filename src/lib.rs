@@ -10,11 +10,14 @@
 //!   `oc process` does ([`template::openshift`]), minijinja templates ([`template::jinja`]),
 //!   directories of plain manifests ([`template::render`]), the built-in catalog
 //!   ([`template::catalog`]). Depends only on `resource`.
+//! - [`cluster`]: where live state is — the embedded cluster, one SQLite file with Kubernetes
+//!   object semantics ([`cluster::LocalCluster`]).
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
 //! [`template::openshift::process`] (what `kascade process` runs).
 
 pub mod cli;
+pub mod cluster;
 pub mod resource;
 pub mod template;

@@ -1,0 +1,950 @@
+//! The embedded cluster: Kubernetes object semantics in one SQLite file.
+//!
+//! - Every object has a `uid`, a `creationTimestamp`, a `generation` bumped only when
+//!   something outside `metadata` and `status` changes, and a `resourceVersion` drawn from one
+//!   counter that only grows. An update that names a stale `resourceVersion` is a conflict.
+//! - Namespaced objects need their Namespace to exist (or to be created in the same
+//!   transaction). `default` exists from the start.
+//! - Every write is appended to a change feed (`events`), so controllers and `--watch` can
+//!   follow the cluster from a resourceVersion on.
+//! - One [`Txn`] is one SQLite transaction: a whole sync is applied or none of it is.
+//! - Several processes may open the same file: WAL mode, writers serialised by
+//!   `BEGIN IMMEDIATE`, and a busy timeout instead of errors while another writer holds the
+//!   lock.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::RngExt;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use super::scope;
+use super::{ClusterError, EventType, Selector, WatchEvent};
+use crate::resource::ResourceKey;
+
+/// The schema version in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many change-feed entries are kept.
+const EVENTS_KEPT: i64 = 200_000;
+
+/// The embedded cluster's store.
+pub struct LocalCluster {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for LocalCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCluster")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClusterError + '_ {
+    move |e| ClusterError::Store {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl LocalCluster {
+    /// Opens (creating if needed) the cluster in `state_dir/cluster.db`.
+    pub fn open(state_dir: &Path) -> Result<Self, ClusterError> {
+        std::fs::create_dir_all(state_dir).map_err(|e| ClusterError::Store {
+            path: state_dir.display().to_string(),
+            message: format!("cannot create state directory: {e}"),
+        })?;
+        Self::open_file(&state_dir.join("cluster.db"))
+    }
+
+    /// Opens (creating if needed) the cluster in one SQLite file.
+    pub fn open_file(path: &Path) -> Result<Self, ClusterError> {
+        let err = db_err(path);
+        let conn = Connection::open(path).map_err(&err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(&err)?;
+        let mut cluster = LocalCluster {
+            conn,
+            path: path.to_path_buf(),
+        };
+        cluster.migrate()?;
+        Ok(cluster)
+    }
+
+    /// The file behind this cluster.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), ClusterError> {
+        let path = self.path.clone();
+        let err = db_err(&path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        if version > SCHEMA_VERSION {
+            return Err(ClusterError::Store {
+                path: path.display().to_string(),
+                message: format!(
+                    "the store has schema version {version}, newer than this kascade understands ({SCHEMA_VERSION})"
+                ),
+            });
+        }
+        if version < 1 {
+            tx.execute_batch(
+                "CREATE TABLE objects (
+                    api_group TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+                    name TEXT NOT NULL, uid TEXT NOT NULL, resource_version INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (api_group, kind, namespace, name)
+                 ) WITHOUT ROWID;
+                 CREATE INDEX objects_by_namespace ON objects (namespace, api_group, kind);
+                 CREATE TABLE events (
+                    resource_version INTEGER PRIMARY KEY, type TEXT NOT NULL,
+                    api_group TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+                    name TEXT NOT NULL, body TEXT NOT NULL
+                 );
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE scopes (api_group TEXT NOT NULL, kind TEXT NOT NULL,
+                    cluster_scoped INTEGER NOT NULL, PRIMARY KEY (api_group, kind));
+                 CREATE TABLE apps (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('resource_version', '0');
+                 PRAGMA user_version = 1;",
+            )
+            .map_err(&err)?;
+            let mut txn = Txn::new(tx, &path)?;
+            txn.create(serde_json::json!({
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}
+            }))?;
+            txn.commit()?;
+        } else {
+            tx.commit().map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`): everything done through it is
+    /// committed together by [`Txn::commit`] or not at all.
+    pub fn begin(&mut self) -> Result<Txn<'_>, ClusterError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err(&path))?;
+        Txn::new(tx, &path)
+    }
+
+    /// Reads one object.
+    pub fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        get_in(&self.conn, &self.path, key)
+    }
+
+    /// Lists the objects of a group and kind, in one namespace or all, matching `selector`.
+    pub fn list(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &Selector,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_in(&self.conn, &self.path, group, kind, namespace, selector)
+    }
+
+    /// Every object, in key order (for `get all`, tests and integrity checks).
+    pub fn all(&self) -> Result<Vec<Value>, ClusterError> {
+        let err = db_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body FROM objects ORDER BY api_group, kind, namespace, name")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(parse_body(&self.path, &body.map_err(&err)?)?);
+        }
+        Ok(out)
+    }
+
+    /// The newest resourceVersion handed out.
+    pub fn resource_version(&self) -> Result<u64, ClusterError> {
+        current_rv(&self.conn, &self.path)
+    }
+
+    /// Change-feed entries after `since`, oldest first, at most `limit`.
+    pub fn events_since(&self, since: u64, limit: usize) -> Result<Vec<WatchEvent>, ClusterError> {
+        let err = db_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT resource_version, type, body FROM events
+                 WHERE resource_version > ?1 ORDER BY resource_version LIMIT ?2",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![since as i64, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rv, ty, body) = row.map_err(&err)?;
+            out.push(WatchEvent {
+                resource_version: rv as u64,
+                kind: EventType::parse(&ty),
+                object: parse_body(&self.path, &body)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A stored per-app record (JSON), by app name.
+    pub fn app_record(&self, name: &str) -> Result<Option<Value>, ClusterError> {
+        let err = db_err(&self.path);
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT record FROM apps WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        body.map(|b| parse_body(&self.path, &b)).transpose()
+    }
+
+    /// Every app record, by name.
+    pub fn app_records(&self) -> Result<Vec<(String, Value)>, ClusterError> {
+        let err = db_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, record FROM apps ORDER BY name")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, body) = row.map_err(&err)?;
+            out.push((name, parse_body(&self.path, &body)?));
+        }
+        Ok(out)
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or SQLite's list of problems.
+    pub fn integrity_check(&self) -> Result<String, ClusterError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(db_err(&self.path))
+    }
+}
+
+fn parse_body(path: &Path, body: &str) -> Result<Value, ClusterError> {
+    serde_json::from_str(body).map_err(|e| ClusterError::Store {
+        path: path.display().to_string(),
+        message: format!("stored object is not valid JSON: {e}"),
+    })
+}
+
+fn current_rv(conn: &Connection, path: &Path) -> Result<u64, ClusterError> {
+    let v: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'resource_version'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err(path))?;
+    v.parse().map_err(|_| ClusterError::Store {
+        path: path.display().to_string(),
+        message: format!("resource_version counter is not a number: {v:?}"),
+    })
+}
+
+fn get_in(
+    conn: &Connection,
+    path: &Path,
+    key: &ResourceKey,
+) -> Result<Option<Value>, ClusterError> {
+    let err = db_err(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT body FROM objects
+             WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3 AND name = ?4",
+        )
+        .map_err(&err)?;
+    let body: Option<String> = stmt
+        .query_row(params![key.group, key.kind, key.namespace, key.name], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(&err)?;
+    body.map(|b| parse_body(path, &b)).transpose()
+}
+
+fn list_in(
+    conn: &Connection,
+    path: &Path,
+    group: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    selector: &Selector,
+) -> Result<Vec<Value>, ClusterError> {
+    let err = db_err(path);
+    let mut out = Vec::new();
+    let mut push = |body: Result<String, rusqlite::Error>| -> Result<(), ClusterError> {
+        let v = parse_body(path, &body.map_err(&err)?)?;
+        if selector.matches(labels_of(&v)) {
+            out.push(v);
+        }
+        Ok(())
+    };
+    match namespace {
+        Some(ns) => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM objects WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3
+                     ORDER BY name",
+                )
+                .map_err(&err)?;
+            for b in stmt
+                .query_map(params![group, kind, ns], |r| r.get(0))
+                .map_err(&err)?
+            {
+                push(b)?;
+            }
+        }
+        None => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM objects WHERE api_group = ?1 AND kind = ?2
+                     ORDER BY namespace, name",
+                )
+                .map_err(&err)?;
+            for b in stmt
+                .query_map(params![group, kind], |r| r.get(0))
+                .map_err(&err)?
+            {
+                push(b)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `metadata.labels` as a map of strings.
+pub fn labels_of(v: &Value) -> HashMap<&str, &str> {
+    v.get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One write transaction on the embedded cluster.
+pub struct Txn<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+    rv: u64,
+    scopes: HashMap<(String, String), bool>,
+}
+
+impl<'a> Txn<'a> {
+    fn new(tx: rusqlite::Transaction<'a>, path: &Path) -> Result<Self, ClusterError> {
+        let rv = current_rv(&tx, path)?;
+        let mut scopes = HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare_cached("SELECT api_group, kind, cluster_scoped FROM scopes")
+                .map_err(db_err(path))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, bool>(2)?,
+                    ))
+                })
+                .map_err(db_err(path))?;
+            for row in rows {
+                let (g, k, c) = row.map_err(db_err(path))?;
+                scopes.insert((g, k), c);
+            }
+        }
+        Ok(Txn {
+            tx,
+            path: path.to_path_buf(),
+            rv,
+            scopes,
+        })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> ClusterError + '_ {
+        db_err(&self.path)
+    }
+
+    /// Whether objects of this kind live outside namespaces.
+    pub fn is_cluster_scoped(&self, group: &str, kind: &str) -> bool {
+        if let Some(&c) = self.scopes.get(&(group.to_string(), kind.to_string())) {
+            return c;
+        }
+        scope::builtin_cluster_scoped(group, kind).unwrap_or(false)
+    }
+
+    /// Reads one object as this transaction sees it.
+    pub fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        get_in(&self.tx, &self.path, key)
+    }
+
+    /// Lists as [`LocalCluster::list`], inside the transaction.
+    pub fn list(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &Selector,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_in(&self.tx, &self.path, group, kind, namespace, selector)
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    /// Checks the object's identity and scope, and that its namespace exists.
+    fn checked_key(&self, object: &Value) -> Result<ResourceKey, ClusterError> {
+        let key = ResourceKey::of(object).map_err(|e| ClusterError::Invalid {
+            key: None,
+            message: e.to_string(),
+        })?;
+        let cluster_scoped = self.is_cluster_scoped(&key.group, &key.kind);
+        if cluster_scoped && !key.namespace.is_empty() {
+            return Err(ClusterError::Invalid {
+                key: Some(key.clone()),
+                message: format!("{} is cluster-scoped and cannot have a namespace", key.kind),
+            });
+        }
+        if !cluster_scoped {
+            if key.namespace.is_empty() {
+                return Err(ClusterError::Invalid {
+                    key: Some(key.clone()),
+                    message: "namespaced object has no metadata.namespace".into(),
+                });
+            }
+            let ns = ResourceKey::new("", "Namespace", "", key.namespace.clone());
+            if self.get(&ns)?.is_none() {
+                return Err(ClusterError::NamespaceNotFound {
+                    key: key.clone(),
+                    namespace: key.namespace.clone(),
+                });
+            }
+        }
+        Ok(key)
+    }
+
+    /// Creates an object; it must not exist. Returns it as stored.
+    pub fn create(&mut self, mut object: Value) -> Result<Value, ClusterError> {
+        let key = self.checked_key(&object)?;
+        if self.get(&key)?.is_some() {
+            return Err(ClusterError::AlreadyExists { key });
+        }
+        let rv = self.next_rv();
+        let meta = metadata_mut(&mut object);
+        meta.insert("uid".into(), Value::String(new_uid()));
+        meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        meta.insert("generation".into(), Value::from(1));
+        meta.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
+        meta.remove("deletionTimestamp");
+        self.write(&key, &object, rv, EventType::Added)?;
+        Ok(object)
+    }
+
+    /// Replaces an existing object. When `object` carries a `metadata.resourceVersion` it must
+    /// be the current one (optimistic concurrency); `uid` and `creationTimestamp` are kept,
+    /// `generation` grows when anything outside metadata and status changed.
+    pub fn update(&mut self, mut object: Value) -> Result<Value, ClusterError> {
+        let key = self.checked_key(&object)?;
+        let Some(current) = self.get(&key)? else {
+            return Err(ClusterError::NotFound { key });
+        };
+        let cur_meta = current.get("metadata").cloned().unwrap_or_default();
+        let cur_rv = cur_meta
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if let Some(given) = object
+            .get("metadata")
+            .and_then(|m| m.get("resourceVersion"))
+            .and_then(Value::as_str)
+            && given != cur_rv
+        {
+            return Err(ClusterError::Conflict {
+                key,
+                message: format!(
+                    "the object has been modified; please apply your changes to the latest version and try again (have {given}, current {cur_rv})"
+                ),
+            });
+        }
+        if strip_meta_status(&current) == strip_meta_status(&object)
+            && metadata_without_server_fields(&current) == metadata_without_server_fields(&object)
+            && current.get("status") == object.get("status")
+        {
+            return Ok(current); // nothing changed: no new resourceVersion, no event
+        }
+        let generation = cur_meta
+            .get("generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let generation = if strip_meta_status(&current) == strip_meta_status(&object) {
+            generation
+        } else {
+            generation + 1
+        };
+        let rv = self.next_rv();
+        let meta = metadata_mut(&mut object);
+        for k in ["uid", "creationTimestamp"] {
+            if let Some(v) = cur_meta.get(k) {
+                meta.insert(k.into(), v.clone());
+            }
+        }
+        meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        meta.insert("generation".into(), Value::from(generation));
+        self.write(&key, &object, rv, EventType::Modified)?;
+        Ok(object)
+    }
+
+    /// Creates the object or replaces it, ignoring any resourceVersion it carries.
+    pub fn put(&mut self, mut object: Value) -> Result<Value, ClusterError> {
+        if let Some(m) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        let key = self.checked_key(&object)?;
+        if self.get(&key)?.is_some() {
+            self.update(object)
+        } else {
+            self.create(object)
+        }
+    }
+
+    /// Deletes an object; returns it, or `None` when it did not exist. Deleting a Namespace
+    /// deletes everything in it.
+    pub fn delete(&mut self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        let Some(mut current) = self.get(key)? else {
+            return Ok(None);
+        };
+        if key.group.is_empty() && key.kind == "Namespace" {
+            let contained: Vec<(String, String, String)> = {
+                let mut stmt = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT api_group, kind, name FROM objects WHERE namespace = ?1",
+                    )
+                    .map_err(self.err())?;
+                let rows = stmt
+                    .query_map([&key.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(self.err())?;
+                rows.collect::<Result<_, _>>().map_err(self.err())?
+            };
+            for (g, k, n) in contained {
+                self.delete(&ResourceKey::new(g, k, key.name.clone(), n))?;
+            }
+        }
+        let rv = self.next_rv();
+        metadata_mut(&mut current).insert("resourceVersion".into(), Value::String(rv.to_string()));
+        self.tx
+            .execute(
+                "DELETE FROM objects WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3 AND name = ?4",
+                params![key.group, key.kind, key.namespace, key.name],
+            )
+            .map_err(self.err())?;
+        self.event(key, &current, rv, EventType::Deleted)?;
+        Ok(Some(current))
+    }
+
+    /// Stores a per-app record (inventory, revision, what was applied).
+    pub fn set_app_record(&mut self, name: &str, record: &Value) -> Result<(), ClusterError> {
+        self.tx
+            .execute(
+                "INSERT INTO apps (name, record) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+                params![name, record.to_string()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Removes a per-app record.
+    pub fn delete_app_record(&mut self, name: &str) -> Result<(), ClusterError> {
+        self.tx
+            .execute("DELETE FROM apps WHERE name = ?1", [name])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        key: &ResourceKey,
+        object: &Value,
+        rv: u64,
+        ty: EventType,
+    ) -> Result<(), ClusterError> {
+        if key.group == "apiextensions.k8s.io" && key.kind == "CustomResourceDefinition" {
+            self.record_crd_scope(object)?;
+        }
+        let uid = object
+            .get("metadata")
+            .and_then(|m| m.get("uid"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.tx
+            .execute(
+                "INSERT INTO objects (api_group, kind, namespace, name, uid, resource_version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (api_group, kind, namespace, name) DO UPDATE SET
+                   uid = excluded.uid, resource_version = excluded.resource_version, body = excluded.body",
+                params![key.group, key.kind, key.namespace, key.name, uid, rv as i64, object.to_string()],
+            )
+            .map_err(self.err())?;
+        self.event(key, object, rv, ty)
+    }
+
+    fn record_crd_scope(&mut self, crd: &Value) -> Result<(), ClusterError> {
+        let spec = crd.get("spec");
+        let group = spec.and_then(|s| s.get("group")).and_then(Value::as_str);
+        let kind = spec
+            .and_then(|s| s.get("names"))
+            .and_then(|n| n.get("kind"))
+            .and_then(Value::as_str);
+        let cluster = spec.and_then(|s| s.get("scope")).and_then(Value::as_str) == Some("Cluster");
+        if let (Some(g), Some(k)) = (group, kind) {
+            self.tx
+                .execute(
+                    "INSERT INTO scopes (api_group, kind, cluster_scoped) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (api_group, kind) DO UPDATE SET cluster_scoped = excluded.cluster_scoped",
+                    params![g, k, cluster],
+                )
+                .map_err(self.err())?;
+            self.scopes.insert((g.to_string(), k.to_string()), cluster);
+        }
+        Ok(())
+    }
+
+    fn event(
+        &mut self,
+        key: &ResourceKey,
+        object: &Value,
+        rv: u64,
+        ty: EventType,
+    ) -> Result<(), ClusterError> {
+        self.tx
+            .execute(
+                "INSERT INTO events (resource_version, type, api_group, kind, namespace, name, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![rv as i64, ty.as_str(), key.group, key.kind, key.namespace, key.name, object.to_string()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Commits everything written through this transaction.
+    pub fn commit(self) -> Result<(), ClusterError> {
+        let err = db_err(&self.path);
+        self.tx
+            .execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'resource_version'",
+                [self.rv.to_string()],
+            )
+            .map_err(&err)?;
+        self.tx
+            .execute(
+                "DELETE FROM events WHERE resource_version <= ?1",
+                [self.rv as i64 - EVENTS_KEPT],
+            )
+            .map_err(&err)?;
+        self.tx.commit().map_err(&err)
+    }
+}
+
+fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
+    if !object.get("metadata").is_some_and(Value::is_object) {
+        object["metadata"] = Value::Object(Map::new());
+    }
+    match object.get_mut("metadata") {
+        Some(Value::Object(m)) => m,
+        _ => unreachable!("metadata was just made an object"),
+    }
+}
+
+/// The object without `metadata` and `status`: what `generation` tracks.
+fn strip_meta_status(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "metadata" && k.as_str() != "status")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `metadata` without the fields the server sets.
+pub fn metadata_without_server_fields(v: &Value) -> Value {
+    match v.get("metadata") {
+        Some(Value::Object(m)) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "uid"
+                            | "resourceVersion"
+                            | "generation"
+                            | "creationTimestamp"
+                            | "managedFields"
+                            | "selfLink"
+                    )
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => Value::Object(Map::new()),
+    }
+}
+
+/// A random RFC 4122 version 4 UUID.
+fn new_uid() -> String {
+    let mut b: [u8; 16] = rand::rng().random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Now, as RFC 3339 UTC with second precision (`2026-11-21T11:46:35Z`), as Kubernetes writes
+/// timestamps.
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm(name: &str, ns: &str, data: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": data}})
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_261_595), "2026-11-21T11:46:35Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn create_update_conflict_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LocalCluster::open(dir.path()).unwrap();
+        let mut t = c.begin().unwrap();
+        let created = t.create(cm("a", "default", "1")).unwrap();
+        t.commit().unwrap();
+        let rv1 = created["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(created["metadata"]["generation"], 1);
+        assert_eq!(created["metadata"]["uid"].as_str().unwrap().len(), 36);
+        // An update with the current resourceVersion works and bumps generation on data change.
+        let mut next = created.clone();
+        next["data"]["k"] = json!("2");
+        let mut t = c.begin().unwrap();
+        let updated = t.update(next).unwrap();
+        t.commit().unwrap();
+        assert_eq!(updated["metadata"]["generation"], 2);
+        assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
+        let rv2: u64 = updated["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rv2 > rv1.parse::<u64>().unwrap());
+        // A stale update is a conflict.
+        let mut stale = created.clone();
+        stale["data"]["k"] = json!("3");
+        let mut t = c.begin().unwrap();
+        assert!(matches!(
+            t.update(stale),
+            Err(ClusterError::Conflict { .. })
+        ));
+        drop(t);
+        // A label change does not bump generation; an unchanged update writes nothing.
+        let mut labelled = updated.clone();
+        labelled["metadata"]["labels"] = json!({"x": "y"});
+        let mut t = c.begin().unwrap();
+        let l = t.update(labelled).unwrap();
+        let same = t.update(l.clone()).unwrap();
+        t.commit().unwrap();
+        assert_eq!(l["metadata"]["generation"], 2);
+        assert_eq!(
+            same["metadata"]["resourceVersion"],
+            l["metadata"]["resourceVersion"]
+        );
+    }
+
+    #[test]
+    fn namespaces_must_exist_and_scope_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LocalCluster::open(dir.path()).unwrap();
+        let mut t = c.begin().unwrap();
+        assert!(matches!(
+            t.create(cm("a", "prod", "1")),
+            Err(ClusterError::NamespaceNotFound { .. })
+        ));
+        t.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}}))
+            .unwrap();
+        t.create(cm("a", "prod", "1")).unwrap();
+        assert!(t.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "namespace": "prod"}})).is_err());
+        assert!(
+            t.create(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "nons"}})
+            )
+            .is_err()
+        );
+        t.commit().unwrap();
+        // Deleting the namespace deletes what is in it.
+        let mut t = c.begin().unwrap();
+        t.delete(&ResourceKey::new("", "Namespace", "", "prod"))
+            .unwrap();
+        t.commit().unwrap();
+        assert!(
+            c.get(&ResourceKey::new("", "ConfigMap", "prod", "a"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn uncommitted_transactions_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LocalCluster::open(dir.path()).unwrap();
+        let before = c.resource_version().unwrap();
+        {
+            let mut t = c.begin().unwrap();
+            t.create(cm("a", "default", "1")).unwrap();
+        }
+        assert_eq!(c.resource_version().unwrap(), before);
+        assert!(
+            c.get(&ResourceKey::new("", "ConfigMap", "default", "a"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn selectors_and_change_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LocalCluster::open(dir.path()).unwrap();
+        let start = c.resource_version().unwrap();
+        let mut t = c.begin().unwrap();
+        for (i, tier) in ["web", "db", "web"].iter().enumerate() {
+            let mut o = cm(&format!("c{i}"), "default", "x");
+            o["metadata"]["labels"] = json!({"tier": tier});
+            t.create(o).unwrap();
+        }
+        t.delete(&ResourceKey::new("", "ConfigMap", "default", "c1"))
+            .unwrap();
+        t.commit().unwrap();
+        let sel = Selector::parse("tier=web").unwrap();
+        let names: Vec<String> = c
+            .list("", "ConfigMap", Some("default"), &sel)
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, vec!["c0", "c2"]);
+        let events = c.events_since(start, 100).unwrap();
+        let kinds: Vec<EventType> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                EventType::Added,
+                EventType::Added,
+                EventType::Added,
+                EventType::Deleted
+            ]
+        );
+    }
+
+    #[test]
+    fn crd_scope_is_learned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LocalCluster::open(dir.path()).unwrap();
+        let mut t = c.begin().unwrap();
+        t.create(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Cluster", "names": {"kind": "Widget", "plural": "widgets"}}})).unwrap();
+        t.create(
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+        )
+        .unwrap();
+        t.commit().unwrap();
+        assert!(
+            c.get(&ResourceKey::new("example.com", "Widget", "", "w"))
+                .unwrap()
+                .is_some()
+        );
+    }
+}
