@@ -12,6 +12,8 @@
 //!   ([`template::catalog`]). Depends only on `resource`.
 //! - [`cluster`]: where live state is — the embedded cluster, one SQLite file with Kubernetes
 //!   object semantics ([`cluster::LocalCluster`]).
+//! - [`diff`]: desired against live — three-way prediction, trigger-owned fields,
+//!   normalization, unified YAML diffs with Secret values masked. Depends only on `resource`.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
@@ -19,5 +21,6 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod diff;
 pub mod resource;
 pub mod template;
