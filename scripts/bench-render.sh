@@ -12,9 +12,11 @@
 #   PROCESS_RUNS=20     runs of the seed template
 #   WORKLOAD=...        path of workload.py (default ../shared/bench/workload.py)
 #   CARGO_TARGET_DIR    respected when finding the built binary
+#   NO_GNU_TIME=1       use the python3 getrusage timer even when /usr/bin/time exists
 #
 # Times are wall clock, best (minimum) of the runs; peak RSS is the largest maxrss seen over
-# the runs (GNU time %M, or getrusage(RUSAGE_CHILDREN) when /usr/bin/time is missing).
+# the runs (GNU time %M, or getrusage(RUSAGE_CHILDREN) when /usr/bin/time is missing; that
+# fallback counts the python wrapper's RSS before exec, so small peaks read about 10 MB high).
 # Timed output goes to /dev/null, except kustomize's, which goes to a file so its objects can be
 # counted without a further 23 s run.
 set -euo pipefail
@@ -46,7 +48,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # GNU time with -f/-o? Otherwise fall back to a python3 getrusage wrapper.
 gnu_time=0
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o "$tmp/probe" true 2>/dev/null; then
+if [[ -z ${NO_GNU_TIME:-} && -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o "$tmp/probe" true 2>/dev/null; then
     gnu_time=1
 fi
 
@@ -103,7 +105,7 @@ mb() { awk -v kb="$1" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 
 rows=()
 checks=()
-ratio_at_max=""
+ratio_5000=""
 for n in $sizes; do
     dir=$tmp/plain-$n
     python3 "$workload" plain "$dir" --objects "$n"
@@ -124,7 +126,7 @@ for n in $sizes; do
         else
             checks+=("size $n: kascade $k_count objects, kustomize $z_count objects (expected $n): DIFFERENT")
         fi
-        ratio_at_max=$ratio
+        if ((n == 5000)); then ratio_5000=$ratio; fi
     else
         rows+=("| $n | $(secs "$k_us") | $(mb "$k_kb") | n/a | n/a | n/a |")
         checks+=("size $n: kascade $k_count objects (kubectl not installed)")
@@ -133,22 +135,30 @@ done
 
 echo "seed template: x$process_runs..." >&2
 process=("$kascade" process base-image-example -p GIT_URL=https://example.com/x.git --seed 1)
-"${process[@]}" >/dev/null
+# The template's message goes to stderr; keep it out of the report.
+"${process[@]}" >/dev/null 2>"$tmp/process.err" || { cat "$tmp/process.err" >&2; exit 1; }
 p_best=0
 for ((i = 0; i < process_runs; i++)); do
     t0=$(now_us)
-    "${process[@]}" >/dev/null
+    "${process[@]}" >/dev/null 2>"$tmp/process.err"
     t1=$(now_us)
     us=$((t1 - t0))
     if ((p_best == 0 || us < p_best)); then p_best=$us; fi
 done
-res=$(measure /dev/null "${process[@]}")
+res=$(measure /dev/null "${process[@]}" 2>"$tmp/process.err")
 read -r _ p_kb <<<"$res"
 
 echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "kascade: $kascade; kubectl: $( ((have_kubectl)) && kubectl version --client 2>/dev/null | head -n 1 || echo none)"
-echo "timer: $( ((gnu_time)) && echo "bash clock around /usr/bin/time" || echo "python3 perf_counter + getrusage")"
+if ((gnu_time)); then
+    echo "timer: bash clock (EPOCHREALTIME) around /usr/bin/time; peak RSS from GNU time %M"
+else
+    # A child's maxrss includes its RSS between fork and exec, i.e. the python interpreter's.
+    res=$(measure /dev/null true)
+    read -r _ floor_kb <<<"$res"
+    echo "timer: python3 perf_counter + getrusage; peak RSS has a floor of $(mb "$floor_kb") MB (the wrapper's RSS before exec)"
+fi
 echo
 echo "| objects | kascade render | kascade peak MB | kubectl kustomize | kustomize peak MB | kustomize / kascade |"
 echo "|---:|---:|---:|---:|---:|---:|"
@@ -160,10 +170,9 @@ printf '%s\n' "${checks[@]}"
 echo
 echo "Seed template (\`kascade process base-image-example\`, start to exit): $(ms "$p_best") best of $process_runs, peak $(mb "$p_kb") MB"
 echo
-last=${sizes##* }
-if [[ -n $ratio_at_max ]]; then
-    verdict=$( ((ratio_at_max >= 100)) && echo met || echo "NOT met")
-    echo "Target: at $last objects >= 100x faster than kustomize: ${ratio_at_max}x, $verdict"
+if [[ -n $ratio_5000 ]]; then
+    verdict=$( ((ratio_5000 >= 100)) && echo met || echo "NOT met")
+    echo "Target: at 5000 objects >= 100x faster than kubectl kustomize: ${ratio_5000}x, $verdict"
 fi
 verdict=$( ((p_best < 10000)) && echo met || echo "NOT met")
 echo "Target: seed template end to end < 10 ms: $(ms "$p_best"), $verdict"

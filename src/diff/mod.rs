@@ -263,7 +263,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts the actions of `diffs`.
-    pub fn of<'a>(actions: impl IntoIterator<Item = Action>) -> Self {
+    pub fn of(actions: impl IntoIterator<Item = Action>) -> Self {
         let mut s = Summary::default();
         for a in actions {
             match a {

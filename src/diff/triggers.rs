@@ -183,7 +183,7 @@ fn pointer(prefix: &[&str], list: &str) -> String {
     format!("/{}/{list}", prefix.join("/"))
 }
 
-fn find_container<'a>(items: &'a [Value], sel: &Sel) -> Option<usize> {
+fn find_container(items: &[Value], sel: &Sel) -> Option<usize> {
     match sel {
         Sel::Index(i) => (*i < items.len()).then_some(*i),
         Sel::Name(n) => items
