@@ -14,13 +14,20 @@
 //!   object semantics ([`cluster::LocalCluster`]).
 //! - [`diff`]: desired against live — three-way prediction, trigger-owned fields,
 //!   normalization, unified YAML diffs with Secret values masked. Depends only on `resource`.
+//! - [`reconcile`]: plan and apply one app's resource set — ownership marks, inventory, prune
+//!   guards, kind order, one transaction ([`reconcile::sync_once`]).
+//! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
+//!   keeping generated parameter values stable across syncs.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
 //! [`template::openshift::process`] (what `kascade process` runs).
 
+pub mod app;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod diff;
+pub mod reconcile;
 pub mod resource;
 pub mod template;

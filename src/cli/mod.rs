@@ -6,6 +6,7 @@
 mod output;
 mod process;
 mod render;
+mod sync;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -34,6 +35,12 @@ enum Command {
     /// Render a directory (or file) of manifests and templates into one resource set.
     #[command(after_help = render::EXAMPLES)]
     Render(render::RenderArgs),
+    /// Apply apps to the embedded cluster: create, update and (with --prune) delete.
+    #[command(after_help = sync::SYNC_EXAMPLES)]
+    Sync(sync::SyncArgs),
+    /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
+    #[command(after_help = sync::DIFF_EXAMPLES)]
+    Diff(sync::DiffArgs),
 }
 
 /// A failure whose message is already complete; printed as `error: <message>`.
@@ -56,6 +63,8 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Process(a) => process::exec(a),
         Command::Render(a) => render::exec(a),
+        Command::Sync(a) => sync::exec_sync(a),
+        Command::Diff(a) => sync::exec_diff(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

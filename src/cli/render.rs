@@ -34,7 +34,13 @@ pub struct RenderArgs {
 }
 
 pub fn exec(args: RenderArgs) -> anyhow::Result<u8> {
-    let rendered = render_path(&args.path, &RenderOptions { seed: args.seed })?;
+    let rendered = render_path(
+        &args.path,
+        &RenderOptions {
+            seed: args.seed,
+            ..Default::default()
+        },
+    )?;
     let objects: Vec<&serde_json::Value> = rendered.set.objects().collect();
     output::print_objects(&objects, args.output, true)?;
     tracing::info!(objects = objects.len(), "rendered {}", args.path.display());

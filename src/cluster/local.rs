@@ -179,6 +179,21 @@ impl LocalCluster {
         Ok(out)
     }
 
+    /// Whether objects of this kind live outside namespaces (built-in kinds, and kinds whose
+    /// CustomResourceDefinition this cluster holds).
+    pub fn is_cluster_scoped(&self, group: &str, kind: &str) -> Result<bool, ClusterError> {
+        let stored: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT cluster_scoped FROM scopes WHERE api_group = ?1 AND kind = ?2",
+                params![group, kind],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err(&self.path))?;
+        Ok(stored.unwrap_or_else(|| scope::builtin_cluster_scoped(group, kind).unwrap_or(false)))
+    }
+
     /// The newest resourceVersion handed out.
     pub fn resource_version(&self) -> Result<u64, ClusterError> {
         current_rv(&self.conn, &self.path)
@@ -464,6 +479,9 @@ impl<'a> Txn<'a> {
     /// Creates an object; it must not exist. Returns it as stored.
     pub fn create(&mut self, mut object: Value) -> Result<Value, ClusterError> {
         let key = self.checked_key(&object)?;
+        if key.group.is_empty() && key.kind == "Secret" {
+            fold_string_data(&mut object);
+        }
         if self.get(&key)?.is_some() {
             return Err(ClusterError::AlreadyExists { key });
         }
@@ -483,6 +501,9 @@ impl<'a> Txn<'a> {
     /// `generation` grows when anything outside metadata and status changed.
     pub fn update(&mut self, mut object: Value) -> Result<Value, ClusterError> {
         let key = self.checked_key(&object)?;
+        if key.group.is_empty() && key.kind == "Secret" {
+            fold_string_data(&mut object);
+        }
         let Some(current) = self.get(&key)? else {
             return Err(ClusterError::NotFound { key });
         };
@@ -682,6 +703,29 @@ impl<'a> Txn<'a> {
             )
             .map_err(&err)?;
         self.tx.commit().map_err(&err)
+    }
+}
+
+/// Moves a Secret's `stringData` into `data`, base64-encoded, as the API server does.
+pub fn fold_string_data(secret: &mut Value) {
+    let Some(map) = secret.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(data) = data.as_object_mut() {
+        for (k, v) in string_data {
+            if let Some(s) = v.as_str() {
+                data.insert(
+                    k,
+                    Value::String(crate::resource::base64::encode(s.as_bytes())),
+                );
+            }
+        }
     }
 }
 

@@ -226,26 +226,9 @@ fn mask_secrets(live: Option<&mut Value>, desired: Option<&mut Value>) {
     mask(desired, &live_data, "after");
 }
 
-/// Standard base64 with padding.
+/// Standard base64 with padding (see [`crate::resource::base64`]).
 pub fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::resource::base64::encode(bytes)
 }
 
 /// Counts of each action, printed as `2 to create, 1 to update, 1 to prune, 12 unchanged`.

@@ -3,9 +3,11 @@
 //!
 //! This module depends on nothing else in the crate.
 
+pub mod base64;
 pub mod gvk;
 pub mod hash;
 pub mod key;
+pub mod order;
 pub mod yaml;
 
 use std::collections::HashMap;

@@ -386,28 +386,7 @@ fn secret_values(items: &[Value], name: &str) -> Vec<(String, String)> {
 
 /// Standard base64 with padding, as Secrets carry `data`; `None` when malformed or not UTF-8.
 pub fn base64_decode(s: &str) -> Option<String> {
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::resource::base64::decode(s).and_then(|b| String::from_utf8(b).ok())
 }
 
 /// One field error, printed as Kubernetes prints `field.Error`.

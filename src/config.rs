@@ -1,0 +1,410 @@
+//! `kascade.yaml`: the apps a repository declares.
+//!
+//! ```yaml
+//! apiVersion: kascade.dev/v1alpha1
+//! kind: Config
+//! apps:
+//! - name: base-image                 # required; a DNS label; the value of app.kascade.dev/instance
+//!   namespace: base-image-example    # required; where namespaced objects without one go
+//!   path: apps/base-image            # what to render: a directory or file of the repo, as
+//!                                    #   `kascade render` renders it …
+//!   # template: base-image-example   # … or a template of the catalog (built-in, or templates/
+//!   #                                #   of the repo), processed with:
+//!   # parameters: {GIT_URL: "https://…"}
+//!   # parameterFiles: [params/base-image.env]
+//!   prune: true                      # delete what is no longer rendered (default false)
+//!   allowEmpty: false                # let an empty render prune everything (default false)
+//!   maxDeletions: 50                 # refuse plans that delete more (default: no limit)
+//!   pruneNamespaces: false           # Namespaces and PVCs are pruned only when opted in
+//!   prunePVCs: false
+//! ```
+//!
+//! Paths are relative to the file and may not leave the repository (`..`, absolute paths and
+//! symlinks out are refused). Unknown fields are errors naming the app and the field.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::reconcile::Policy;
+use crate::resource::yaml;
+
+/// The largest `kascade.yaml` read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// What an app renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppSource {
+    /// A directory or file of the repository, rendered like `kascade render`.
+    Path(PathBuf),
+    /// A catalog template with parameters.
+    Template {
+        /// Its name.
+        name: String,
+        /// Parameter values, in order.
+        parameters: Vec<(String, String)>,
+        /// Parameter files (dotenv), relative to the repository.
+        parameter_files: Vec<PathBuf>,
+    },
+}
+
+/// One declared app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    /// Name.
+    pub name: String,
+    /// Default namespace.
+    pub namespace: String,
+    /// What it renders.
+    pub source: AppSource,
+    /// Its sync policy.
+    pub policy: Policy,
+}
+
+/// A parsed `kascade.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The repository root (the file's directory).
+    pub root: PathBuf,
+    /// Extra template directory of the repo (`templates/`, when present).
+    pub templates_dir: Option<PathBuf>,
+    /// The apps, in file order.
+    pub apps: Vec<AppConfig>,
+}
+
+/// A `kascade.yaml` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("failed to read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Not YAML.
+    #[error(transparent)]
+    Yaml(#[from] yaml::YamlError),
+    /// Not the expected shape.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Where (`apps[1].namespace`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Whether `name` is a DNS-1123 label (what Kubernetes names and label values accept).
+pub fn is_dns_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Resolves `rel` under `root`, refusing `..`, absolute paths and symlinks that lead out.
+pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if p.is_absolute() {
+        return Err(format!(
+            "path {rel:?} is absolute; paths are relative to the repository"
+        ));
+    }
+    if p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(format!("path {rel:?} leaves the repository"));
+    }
+    let joined = root.join(p);
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot open repository {}: {e}", root.display()))?;
+    let real = joined
+        .canonicalize()
+        .map_err(|_| format!("path {rel:?} does not exist in {}", root.display()))?;
+    if !real.starts_with(&real_root) {
+        return Err(format!(
+            "path {rel:?} leads outside the repository (to {})",
+            real.display()
+        ));
+    }
+    Ok(joined)
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let read_err = |reason: String| ConfigError::Read {
+            path: display.clone(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(read_err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        }
+        let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+        let value = yaml::parse_one(&bytes, &display)?;
+        let root = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
+        Self::from_value(&value, &root, &display)
+    }
+
+    /// Validates a parsed config.
+    pub fn from_value(value: &Value, root: &Path, display: &str) -> Result<Config, ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            path: display.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        let map = value
+            .as_object()
+            .ok_or_else(|| invalid("(root)", "expected a mapping".into()))?;
+        for k in map.keys() {
+            if !matches!(k.as_str(), "apiVersion" | "kind" | "apps") {
+                return Err(invalid(k, "unknown field".into()));
+            }
+        }
+        match map.get("apiVersion").and_then(Value::as_str) {
+            Some("kascade.dev/v1alpha1") => {}
+            other => {
+                return Err(invalid(
+                    "apiVersion",
+                    format!("expected kascade.dev/v1alpha1, found {other:?}"),
+                ));
+            }
+        }
+        if map.get("kind").and_then(Value::as_str) != Some("Config") {
+            return Err(invalid("kind", "expected Config".into()));
+        }
+        let apps_v = map
+            .get("apps")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("apps", "expected a list of apps".into()))?;
+        let mut apps = Vec::new();
+        for (i, a) in apps_v.iter().enumerate() {
+            let at = |f: &str| format!("apps[{i}].{f}");
+            let a = a
+                .as_object()
+                .ok_or_else(|| invalid(&format!("apps[{i}]"), "expected a mapping".into()))?;
+            for k in a.keys() {
+                if !matches!(
+                    k.as_str(),
+                    "name"
+                        | "namespace"
+                        | "path"
+                        | "template"
+                        | "parameters"
+                        | "parameterFiles"
+                        | "prune"
+                        | "allowEmpty"
+                        | "maxDeletions"
+                        | "pruneNamespaces"
+                        | "prunePVCs"
+                ) {
+                    return Err(invalid(&at(k), "unknown field".into()));
+                }
+            }
+            let string = |f: &str| -> Result<Option<String>, ConfigError> {
+                match a.get(f) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.clone())),
+                    Some(_) => Err(invalid(&at(f), "expected a string".into())),
+                }
+            };
+            let boolean = |f: &str| -> Result<bool, ConfigError> {
+                match a.get(f) {
+                    None | Some(Value::Null) => Ok(false),
+                    Some(Value::Bool(b)) => Ok(*b),
+                    Some(_) => Err(invalid(&at(f), "expected true or false".into())),
+                }
+            };
+            let name = string("name")?.ok_or_else(|| invalid(&at("name"), "required".into()))?;
+            if !is_dns_label(&name) {
+                return Err(invalid(
+                    &at("name"),
+                    format!(
+                        "{name:?} is not a DNS label (lower-case letters, digits and '-', at most 63)"
+                    ),
+                ));
+            }
+            if apps.iter().any(|x: &AppConfig| x.name == name) {
+                return Err(invalid(
+                    &at("name"),
+                    format!("app {name:?} is declared twice"),
+                ));
+            }
+            let namespace =
+                string("namespace")?.ok_or_else(|| invalid(&at("namespace"), "required".into()))?;
+            if !is_dns_label(&namespace) {
+                return Err(invalid(
+                    &at("namespace"),
+                    format!("{namespace:?} is not a valid namespace name"),
+                ));
+            }
+            let source = match (string("path")?, string("template")?) {
+                (Some(p), None) => {
+                    if a.contains_key("parameters") || a.contains_key("parameterFiles") {
+                        return Err(invalid(&at("parameters"), "parameters go with template; templates under path read <stem>.env beside them".into()));
+                    }
+                    AppSource::Path(confined(root, &p).map_err(|m| invalid(&at("path"), m))?)
+                }
+                (None, Some(t)) => {
+                    let mut parameters = Vec::new();
+                    match a.get("parameters") {
+                        None | Some(Value::Null) => {}
+                        Some(Value::Object(m)) => {
+                            for (k, v) in m {
+                                let v = match v {
+                                    Value::String(s) => s.clone(),
+                                    Value::Number(n) => n.to_string(),
+                                    Value::Bool(b) => b.to_string(),
+                                    _ => {
+                                        return Err(invalid(
+                                            &at(&format!("parameters.{k}")),
+                                            "expected a string".into(),
+                                        ));
+                                    }
+                                };
+                                parameters.push((k.clone(), v));
+                            }
+                        }
+                        Some(_) => {
+                            return Err(invalid(
+                                &at("parameters"),
+                                "expected a mapping of names to values".into(),
+                            ));
+                        }
+                    }
+                    let mut parameter_files = Vec::new();
+                    match a.get("parameterFiles") {
+                        None | Some(Value::Null) => {}
+                        Some(Value::Array(files)) => {
+                            for (j, f) in files.iter().enumerate() {
+                                let f = f.as_str().ok_or_else(|| {
+                                    invalid(
+                                        &at(&format!("parameterFiles[{j}]")),
+                                        "expected a string".into(),
+                                    )
+                                })?;
+                                parameter_files.push(confined(root, f).map_err(|m| {
+                                    invalid(&at(&format!("parameterFiles[{j}]")), m)
+                                })?);
+                            }
+                        }
+                        Some(_) => {
+                            return Err(invalid(
+                                &at("parameterFiles"),
+                                "expected a list of paths".into(),
+                            ));
+                        }
+                    }
+                    AppSource::Template {
+                        name: t,
+                        parameters,
+                        parameter_files,
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        &at("path"),
+                        "give path or template, not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        &at("path"),
+                        "an app renders a path or a template".into(),
+                    ));
+                }
+            };
+            let max_deletions = match a.get("maxDeletions") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_u64()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| {
+                            invalid(&at("maxDeletions"), "expected a whole number".into())
+                        })?,
+                ),
+            };
+            apps.push(AppConfig {
+                name,
+                namespace,
+                source,
+                policy: Policy {
+                    prune: boolean("prune")?,
+                    allow_empty: boolean("allowEmpty")?,
+                    max_deletions,
+                    prune_namespaces: boolean("pruneNamespaces")?,
+                    prune_pvcs: boolean("prunePVCs")?,
+                },
+            });
+        }
+        let templates_dir = Some(root.join("templates")).filter(|p| p.is_dir());
+        Ok(Config {
+            root: root.to_path_buf(),
+            templates_dir,
+            apps,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn validates_and_confines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("apps")).unwrap();
+        let ok = json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [
+            {"name": "web", "namespace": "prod", "path": "apps", "prune": true, "maxDeletions": 3}]});
+        let c = Config::from_value(&ok, dir.path(), "kascade.yaml").unwrap();
+        assert_eq!(c.apps[0].policy.max_deletions, Some(3));
+        assert!(c.apps[0].policy.prune);
+        for (bad, needle) in [
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "../etc"}]}),
+                "leaves the repository",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "/etc"}]}),
+                "absolute",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "Web", "namespace": "prod", "path": "apps"}]}),
+                "not a DNS label",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "prnue": true}]}),
+                "apps[0].prnue: unknown field",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "path": "apps"}]}),
+                "apps[0].namespace: required",
+            ),
+            (
+                json!({"apiVersion": "v1", "kind": "Config", "apps": []}),
+                "apiVersion",
+            ),
+        ] {
+            let e = Config::from_value(&bad, dir.path(), "kascade.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{e} should contain {needle}");
+        }
+    }
+}

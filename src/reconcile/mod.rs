@@ -1,0 +1,586 @@
+//! Plan and apply: the desired resource set of one app against the cluster.
+//!
+//! ```text
+//! prepare   default namespaces, mark ownership (label app.kascade.dev/instance, annotation
+//!           app.kascade.dev/applied-hash = sha256 of what is applied)
+//! plan      pair desired with live by key → create / update / unchanged (diff::compare);
+//!           inventory members no longer desired → prune (when asked, with guards)
+//! apply     in kind order (Namespaces and CRDs first … Routes last), prune in reverse,
+//!           all in one transaction with the app's new inventory and revision
+//! ```
+//!
+//! Guards: prune only ever deletes inventory members of the app, and only objects still
+//! labelled as the app's; an empty render never prunes without `allow_empty`; Namespaces and
+//! PersistentVolumeClaims are pruned only when the app or the object (annotation
+//! `app.kascade.dev/prune: "true"`) opts in; `max_deletions` refuses a plan that deletes more;
+//! an object labelled as another app's is never taken over. A dry run plans and changes
+//! nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value, json};
+
+use crate::cluster::{ClusterError, LocalCluster};
+use crate::diff::{self, APPLIED_HASH, Action, INSTANCE_LABEL, ObjectDiff, Summary};
+use crate::resource::{Resource, ResourceKey, ResourceSet, hash, order};
+
+/// The annotation with which an object opts in to being pruned when it is a Namespace or a
+/// PersistentVolumeClaim.
+pub const PRUNE_ANNOTATION: &str = "app.kascade.dev/prune";
+
+/// One app: a name, where its namespaced objects go by default, and its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSpec {
+    /// The app's name (the value of the instance label).
+    pub name: String,
+    /// The namespace given to namespaced objects that name none.
+    pub namespace: String,
+    /// The source revision being synced (a commit, or a description of local files).
+    pub revision: Option<String>,
+    /// What the sync may do.
+    pub policy: Policy,
+}
+
+/// What a sync of an app may do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Delete inventory members that are no longer rendered.
+    pub prune: bool,
+    /// Allow an empty render to prune everything.
+    pub allow_empty: bool,
+    /// Refuse plans that delete more than this many objects.
+    pub max_deletions: Option<usize>,
+    /// Allow pruning Namespaces.
+    pub prune_namespaces: bool,
+    /// Allow pruning PersistentVolumeClaims.
+    pub prune_pvcs: bool,
+}
+
+/// A planning or applying failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// An object is labelled as another app's.
+    #[error(
+        "{key} belongs to app {owner:?}, not {app:?}; kascade does not take over objects of other apps"
+    )]
+    OwnedElsewhere {
+        /// The object.
+        key: ResourceKey,
+        /// The app it is labelled with.
+        owner: String,
+        /// The app being synced.
+        app: String,
+    },
+    /// The render is empty and would prune everything.
+    #[error(
+        "the render of app {app:?} is empty; refusing to prune its {count} objects (pass --allow-empty if that is intended)"
+    )]
+    EmptyRender {
+        /// The app.
+        app: String,
+        /// How many objects would be pruned.
+        count: usize,
+    },
+    /// More deletions than allowed.
+    #[error(
+        "the plan for app {app:?} deletes {count} objects, more than --max-deletions {max}; nothing was changed"
+    )]
+    TooManyDeletions {
+        /// The app.
+        app: String,
+        /// Deletions planned.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The stored record of the app is damaged.
+    #[error("the stored record of app {app:?} is invalid: {message}")]
+    Record {
+        /// The app.
+        app: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One object of a plan.
+#[derive(Debug, Clone)]
+pub struct PlannedObject {
+    /// The comparison, with the action.
+    pub diff: ObjectDiff,
+    /// What will be written (creates and updates).
+    pub write: Option<Value>,
+    /// The desired object as kascade applies it (for the inventory).
+    pub applied: Option<Value>,
+    /// The live resourceVersion the plan was made against.
+    pub live_version: Option<String>,
+}
+
+/// An inventory member that is no longer rendered but will not be pruned, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The object.
+    pub key: ResourceKey,
+    /// Why it stays.
+    pub reason: String,
+}
+
+/// What a sync would do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The app.
+    pub app: AppSpec,
+    /// Objects in apply order, then prunes in reverse order.
+    pub objects: Vec<PlannedObject>,
+    /// Inventory members not pruned, with the reason.
+    pub kept: Vec<Kept>,
+    /// The revision recorded by the last sync, if any.
+    pub previous_revision: Option<String>,
+    /// Whether the stored record changes (revision or inventory), even with no object change.
+    pub record_changes: bool,
+}
+
+impl Plan {
+    /// Counts per action.
+    pub fn summary(&self) -> Summary {
+        Summary::of(self.objects.iter().map(|o| o.diff.action))
+    }
+
+    /// The plan as JSON, for `-o json`.
+    pub fn to_json(&self) -> Value {
+        let objects: Vec<Value> = self
+            .objects
+            .iter()
+            .map(|o| {
+                json!({
+                    "group": o.diff.key.group,
+                    "kind": o.diff.key.kind,
+                    "namespace": o.diff.key.namespace,
+                    "name": o.diff.key.name,
+                    "action": o.diff.action,
+                    "diff": o.diff.unified(3),
+                })
+            })
+            .collect();
+        let kept: Vec<Value> = self
+            .kept
+            .iter()
+            .map(|k| json!({"group": k.key.group, "kind": k.key.kind, "namespace": k.key.namespace, "name": k.key.name, "reason": k.reason}))
+            .collect();
+        json!({
+            "app": self.app.name,
+            "namespace": self.app.namespace,
+            "revision": self.app.revision,
+            "previousRevision": self.previous_revision,
+            "summary": self.summary(),
+            "objects": objects,
+            "notPruned": kept,
+        })
+    }
+}
+
+/// The record of an app kept in the cluster: revision and inventory (what was applied).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppRecord {
+    /// The synced revision.
+    pub revision: Option<String>,
+    /// When it was synced (RFC 3339).
+    pub synced_at: Option<String>,
+    /// Inventory: key → (what was applied, resourceVersion after applying).
+    pub objects: BTreeMap<ResourceKey, (Value, String)>,
+}
+
+impl AppRecord {
+    /// Reads the record from its JSON.
+    pub fn from_json(app: &str, v: &Value) -> Result<Self, ReconcileError> {
+        let bad = |message: &str| ReconcileError::Record {
+            app: app.to_string(),
+            message: message.to_string(),
+        };
+        let mut objects = BTreeMap::new();
+        for o in v
+            .get("objects")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no objects list"))?
+        {
+            let s = |k: &str| {
+                o.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let key = ResourceKey::new(s("group"), s("kind"), s("namespace"), s("name"));
+            objects.insert(
+                key,
+                (
+                    o.get("applied").cloned().unwrap_or(Value::Null),
+                    s("resourceVersion"),
+                ),
+            );
+        }
+        Ok(AppRecord {
+            revision: v
+                .get("revision")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            synced_at: v
+                .get("syncedAt")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            objects,
+        })
+    }
+
+    /// The record as JSON.
+    pub fn to_json(&self) -> Value {
+        let objects: Vec<Value> = self
+            .objects
+            .iter()
+            .map(|(k, (applied, rv))| {
+                json!({"group": k.group, "kind": k.kind, "namespace": k.namespace, "name": k.name,
+                       "resourceVersion": rv, "applied": applied})
+            })
+            .collect();
+        json!({"revision": self.revision, "syncedAt": self.synced_at, "objects": objects})
+    }
+}
+
+/// Reads an app's record from the cluster.
+pub fn record(cluster: &LocalCluster, app: &str) -> Result<Option<AppRecord>, ReconcileError> {
+    cluster
+        .app_record(app)?
+        .map(|v| AppRecord::from_json(app, &v))
+        .transpose()
+}
+
+/// Gives namespaced objects without a namespace the app's, and marks ownership.
+pub fn prepare(
+    cluster: &LocalCluster,
+    app: &AppSpec,
+    set: &ResourceSet,
+) -> Result<Vec<Resource>, ReconcileError> {
+    let crd_scopes: HashMap<(String, String), bool> = set
+        .iter()
+        .filter(|r| r.key.kind == "CustomResourceDefinition")
+        .filter_map(|r| {
+            let spec = r.object.get("spec")?;
+            Some((
+                (
+                    spec.get("group")?.as_str()?.to_string(),
+                    spec.get("names")?.get("kind")?.as_str()?.to_string(),
+                ),
+                spec.get("scope").and_then(Value::as_str) == Some("Cluster"),
+            ))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(set.len());
+    let mut scope_cache: HashMap<(String, String), bool> = HashMap::new();
+    for r in set.iter() {
+        let mut object = r.object.clone();
+        let scope_key = (r.key.group.clone(), r.key.kind.clone());
+        let cluster_scoped = match crd_scopes.get(&scope_key) {
+            Some(&c) => c,
+            None => match scope_cache.get(&scope_key) {
+                Some(&c) => c,
+                None => {
+                    let c = cluster.is_cluster_scoped(&r.key.group, &r.key.kind)?;
+                    scope_cache.insert(scope_key, c);
+                    c
+                }
+            },
+        };
+        let meta = object
+            .as_object_mut()
+            .map(|m| {
+                m.entry("metadata")
+                    .or_insert_with(|| Value::Object(Map::new()))
+            })
+            .and_then(Value::as_object_mut);
+        if let Some(meta) = meta {
+            if !cluster_scoped && r.key.namespace.is_empty() {
+                meta.insert("namespace".into(), Value::String(app.namespace.clone()));
+            }
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert(INSTANCE_LABEL.into(), Value::String(app.name.clone()));
+            }
+            if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
+                ann.remove(APPLIED_HASH);
+            }
+        }
+        let digest = hash::content_hash(&object);
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            let ann = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(ann) = ann.as_object_mut() {
+                ann.insert(APPLIED_HASH.into(), Value::String(digest));
+            }
+        }
+        out.push(
+            Resource::new(object, r.origin.clone()).map_err(|e| ClusterError::Invalid {
+                key: Some(r.key.clone()),
+                message: e.to_string(),
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get("metadata")?.get("annotations")?.get(key)?.as_str()
+}
+
+fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get("metadata")?.get("labels")?.get(key)?.as_str()
+}
+
+fn resource_version(v: &Value) -> Option<String> {
+    v.get("metadata")?
+        .get("resourceVersion")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Plans the sync of `desired` (already [`prepare`]d) for `app`.
+pub fn plan(
+    cluster: &LocalCluster,
+    app: &AppSpec,
+    desired: Vec<Resource>,
+) -> Result<Plan, ReconcileError> {
+    let previous = record(cluster, &app.name)?.unwrap_or_default();
+    let mut objects = Vec::with_capacity(desired.len());
+    let mut desired_keys = std::collections::HashSet::with_capacity(desired.len());
+    for r in desired {
+        desired_keys.insert(r.key.clone());
+        let live = cluster.get(&r.key)?;
+        let last = previous.objects.get(&r.key);
+        if let Some(live) = &live
+            && let Some(owner) = label(live, INSTANCE_LABEL)
+            && owner != app.name
+        {
+            return Err(ReconcileError::OwnedElsewhere {
+                key: r.key,
+                owner: owner.to_string(),
+                app: app.name.clone(),
+            });
+        }
+        // Fast path: the live object is exactly what kascade applied last time (same hash,
+        // untouched since): nothing to compare.
+        let unchanged_fast = match (&live, last) {
+            (Some(l), Some((_, rv))) => {
+                annotation(l, APPLIED_HASH) == annotation(&r.object, APPLIED_HASH)
+                    && resource_version(l).as_deref() == Some(rv.as_str())
+            }
+            _ => false,
+        };
+        if unchanged_fast {
+            objects.push(PlannedObject {
+                diff: ObjectDiff {
+                    key: r.key.clone(),
+                    action: Action::Unchanged,
+                    live: None,
+                    desired: None,
+                },
+                write: None,
+                live_version: live.as_ref().and_then(resource_version),
+                applied: Some(r.object),
+            });
+            continue;
+        }
+        let last_applied = last.map(|(v, _)| v);
+        let d = diff::compare(&r.key, Some(&r.object), live.as_ref(), last_applied);
+        let write = match (&live, d.action) {
+            (None, _) => Some(r.object.clone()),
+            (Some(l), Action::Update) => Some(diff::predict(l, &r.object, last_applied)),
+            _ => None,
+        };
+        objects.push(PlannedObject {
+            diff: d,
+            write,
+            live_version: live.as_ref().and_then(resource_version),
+            applied: Some(r.object),
+        });
+    }
+    objects.sort_by_key(|o| order::rank(&o.diff.key.kind));
+    // Inventory members no longer rendered.
+    let mut kept = Vec::new();
+    let mut prunes = Vec::new();
+    let gone: Vec<&ResourceKey> = previous
+        .objects
+        .keys()
+        .filter(|k| !desired_keys.contains(*k))
+        .collect();
+    if desired_keys.is_empty() && !gone.is_empty() && app.policy.prune && !app.policy.allow_empty {
+        return Err(ReconcileError::EmptyRender {
+            app: app.name.clone(),
+            count: gone.len(),
+        });
+    }
+    for key in gone {
+        let Some(live) = cluster.get(key)? else {
+            continue; // already gone: it simply leaves the inventory
+        };
+        if label(&live, INSTANCE_LABEL) != Some(app.name.as_str()) {
+            kept.push(Kept {
+                key: key.clone(),
+                reason: "no longer labelled as this app's".into(),
+            });
+            continue;
+        }
+        if !app.policy.prune {
+            kept.push(Kept {
+                key: key.clone(),
+                reason: "no longer rendered; pruning is off (use --prune)".into(),
+            });
+            continue;
+        }
+        let opted_in = annotation(&live, PRUNE_ANNOTATION) == Some("true");
+        let protected = match (key.group.as_str(), key.kind.as_str()) {
+            ("", "Namespace") => !(app.policy.prune_namespaces || opted_in),
+            ("", "PersistentVolumeClaim") => !(app.policy.prune_pvcs || opted_in),
+            _ => false,
+        };
+        if protected {
+            kept.push(Kept {
+                key: key.clone(),
+                reason: format!(
+                    "{}s are pruned only when the app or the object ({PRUNE_ANNOTATION}: \"true\") opts in",
+                    key.kind
+                ),
+            });
+            continue;
+        }
+        prunes.push(PlannedObject {
+            diff: diff::compare(key, None, Some(&live), None),
+            write: None,
+            applied: None,
+            live_version: resource_version(&live),
+        });
+    }
+    if let Some(max) = app.policy.max_deletions
+        && prunes.len() > max
+    {
+        return Err(ReconcileError::TooManyDeletions {
+            app: app.name.clone(),
+            count: prunes.len(),
+            max,
+        });
+    }
+    prunes.sort_by_key(|o| std::cmp::Reverse(order::rank(&o.diff.key.kind)));
+    objects.extend(prunes);
+    let kept_keys: std::collections::HashSet<&ResourceKey> = kept.iter().map(|k| &k.key).collect();
+    let next_keys: std::collections::BTreeSet<&ResourceKey> = desired_keys
+        .iter()
+        .chain(kept_keys.iter().copied())
+        .collect();
+    let record_changes = previous.revision != app.revision
+        || next_keys.len() != previous.objects.len()
+        || next_keys.iter().any(|k| !previous.objects.contains_key(*k));
+    Ok(Plan {
+        app: app.clone(),
+        objects,
+        kept,
+        previous_revision: previous.revision,
+        record_changes,
+    })
+}
+
+/// What a sync did.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    /// Counts per action.
+    pub summary: Summary,
+    /// The revision recorded.
+    pub revision: Option<String>,
+    /// Whether anything was written at all.
+    pub wrote: bool,
+}
+
+/// Applies a plan in one transaction: every object, every prune and the app's new record,
+/// or nothing. An object changed by someone else since the plan was made is a conflict.
+pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, ReconcileError> {
+    let summary = plan.summary();
+    if !summary.has_changes() && !plan.record_changes {
+        return Ok(SyncReport {
+            summary,
+            revision: plan.app.revision.clone(),
+            wrote: false,
+        });
+    }
+    let previous = record(cluster, &plan.app.name)?.unwrap_or_default();
+    let mut txn = cluster.begin()?;
+    let mut inventory = BTreeMap::new();
+    for o in &plan.objects {
+        let key = &o.diff.key;
+        match o.diff.action {
+            Action::Create => {
+                let stored = txn.create(o.write.clone().unwrap_or(Value::Null))?;
+                let rv = resource_version(&stored).unwrap_or_default();
+                inventory.insert(key.clone(), (o.applied.clone().unwrap_or(Value::Null), rv));
+            }
+            Action::Update => {
+                let mut write = o.write.clone().unwrap_or(Value::Null);
+                if let (Some(meta), Some(rv)) = (
+                    write.get_mut("metadata").and_then(Value::as_object_mut),
+                    &o.live_version,
+                ) {
+                    meta.insert("resourceVersion".into(), Value::String(rv.clone()));
+                }
+                let stored = txn.update(write)?;
+                let rv = resource_version(&stored).unwrap_or_default();
+                inventory.insert(key.clone(), (o.applied.clone().unwrap_or(Value::Null), rv));
+            }
+            Action::Unchanged => {
+                inventory.insert(
+                    key.clone(),
+                    (
+                        o.applied.clone().unwrap_or(Value::Null),
+                        o.live_version.clone().unwrap_or_default(),
+                    ),
+                );
+            }
+            Action::Prune => {
+                txn.delete(key)?;
+            }
+        }
+    }
+    for k in &plan.kept {
+        if let Some(entry) = previous.objects.get(&k.key) {
+            inventory.insert(k.key.clone(), entry.clone());
+        }
+    }
+    let record = AppRecord {
+        revision: plan.app.revision.clone(),
+        synced_at: Some(crate::cluster::local::now_rfc3339()),
+        objects: inventory,
+    };
+    txn.set_app_record(&plan.app.name, &record.to_json())?;
+    txn.commit()?;
+    Ok(SyncReport {
+        summary,
+        revision: plan.app.revision.clone(),
+        wrote: true,
+    })
+}
+
+/// Prepares, plans and (unless `dry_run`) applies: one sync of one app.
+pub fn sync_once(
+    cluster: &mut LocalCluster,
+    app: &AppSpec,
+    desired: &ResourceSet,
+    dry_run: bool,
+) -> Result<(Plan, Option<SyncReport>), ReconcileError> {
+    let prepared = prepare(cluster, app, desired)?;
+    let plan = plan(cluster, app, prepared)?;
+    if dry_run {
+        return Ok((plan, None));
+    }
+    let report = apply(cluster, &plan)?;
+    Ok((plan, Some(report)))
+}
