@@ -96,7 +96,10 @@ fn workload_benches(c: &mut Criterion) {
     let Some(workload) = Workload::plain(OBJECTS) else {
         return;
     };
-    let options = RenderOptions { seed: Some(1) };
+    let options = RenderOptions {
+        seed: Some(1),
+        ..Default::default()
+    };
     // Check the input once, outside the timing, so a broken workload fails loudly.
     let rendered = render_path(workload.path(), &options);
     match &rendered {

@@ -454,21 +454,21 @@ impl<'a> Txn<'a> {
         let cluster_scoped = self.is_cluster_scoped(&key.group, &key.kind);
         if cluster_scoped && !key.namespace.is_empty() {
             return Err(ClusterError::Invalid {
-                key: Some(key.clone()),
+                key: Some(Box::new(key.clone())),
                 message: format!("{} is cluster-scoped and cannot have a namespace", key.kind),
             });
         }
         if !cluster_scoped {
             if key.namespace.is_empty() {
                 return Err(ClusterError::Invalid {
-                    key: Some(key.clone()),
+                    key: Some(Box::new(key.clone())),
                     message: "namespaced object has no metadata.namespace".into(),
                 });
             }
             let ns = ResourceKey::new("", "Namespace", "", key.namespace.clone());
             if self.get(&ns)?.is_none() {
                 return Err(ClusterError::NamespaceNotFound {
-                    key: key.clone(),
+                    key: Box::new(key.clone()),
                     namespace: key.namespace.clone(),
                 });
             }
@@ -483,7 +483,7 @@ impl<'a> Txn<'a> {
             fold_string_data(&mut object);
         }
         if self.get(&key)?.is_some() {
-            return Err(ClusterError::AlreadyExists { key });
+            return Err(ClusterError::AlreadyExists { key: Box::new(key) });
         }
         let rv = self.next_rv();
         let meta = metadata_mut(&mut object);
@@ -505,7 +505,7 @@ impl<'a> Txn<'a> {
             fold_string_data(&mut object);
         }
         let Some(current) = self.get(&key)? else {
-            return Err(ClusterError::NotFound { key });
+            return Err(ClusterError::NotFound { key: Box::new(key) });
         };
         let cur_meta = current.get("metadata").cloned().unwrap_or_default();
         let cur_rv = cur_meta
@@ -519,7 +519,7 @@ impl<'a> Txn<'a> {
             && given != cur_rv
         {
             return Err(ClusterError::Conflict {
-                key,
+                key: Box::new(key),
                 message: format!(
                     "the object has been modified; please apply your changes to the latest version and try again (have {given}, current {cur_rv})"
                 ),

@@ -27,19 +27,19 @@ pub enum ClusterError {
     #[error("{} {:?} not found", .key.kind, .key.name)]
     NotFound {
         /// Its key.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
     },
     /// An object with that key exists already.
     #[error("{} {:?} already exists", .key.kind, .key.name)]
     AlreadyExists {
         /// Its key.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
     },
     /// An update named a stale resourceVersion.
     #[error("conflict on {key}: {message}")]
     Conflict {
         /// The object.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
         /// What conflicted.
         message: String,
     },
@@ -47,7 +47,7 @@ pub enum ClusterError {
     #[error("cannot create {key}: namespace {namespace:?} not found")]
     NamespaceNotFound {
         /// The object.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
         /// The missing namespace.
         namespace: String,
     },
@@ -55,7 +55,7 @@ pub enum ClusterError {
     #[error("invalid object{}: {message}", .key.as_ref().map(|k| format!(" {k}")).unwrap_or_default())]
     Invalid {
         /// The object, when it has a key.
-        key: Option<ResourceKey>,
+        key: Option<Box<ResourceKey>>,
         /// Why.
         message: String,
     },

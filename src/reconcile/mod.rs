@@ -68,7 +68,7 @@ pub enum ReconcileError {
     )]
     OwnedElsewhere {
         /// The object.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
         /// The app it is labelled with.
         owner: String,
         /// The app being synced.
@@ -324,7 +324,7 @@ pub fn prepare(
         }
         out.push(
             Resource::new(object, r.origin.clone()).map_err(|e| ClusterError::Invalid {
-                key: Some(r.key.clone()),
+                key: Some(Box::new(r.key.clone())),
                 message: e.to_string(),
             })?,
         );
@@ -365,7 +365,7 @@ pub fn plan(
             && owner != app.name
         {
             return Err(ReconcileError::OwnedElsewhere {
-                key: r.key,
+                key: Box::new(r.key),
                 owner: owner.to_string(),
                 app: app.name.clone(),
             });
