@@ -5,7 +5,9 @@
 
 mod cli;
 mod corpus;
+mod diff;
 mod golden;
 mod props;
 mod render;
+mod sync;
 mod util;
