@@ -480,7 +480,7 @@ impl<'a> Txn<'a> {
     pub fn create(&mut self, mut object: Value) -> Result<Value, ClusterError> {
         let key = self.checked_key(&object)?;
         if key.group.is_empty() && key.kind == "Secret" {
-            fold_string_data(&mut object);
+            crate::resource::fold_string_data(&mut object);
         }
         if self.get(&key)?.is_some() {
             return Err(ClusterError::AlreadyExists { key: Box::new(key) });
@@ -502,7 +502,7 @@ impl<'a> Txn<'a> {
     pub fn update(&mut self, mut object: Value) -> Result<Value, ClusterError> {
         let key = self.checked_key(&object)?;
         if key.group.is_empty() && key.kind == "Secret" {
-            fold_string_data(&mut object);
+            crate::resource::fold_string_data(&mut object);
         }
         let Some(current) = self.get(&key)? else {
             return Err(ClusterError::NotFound { key: Box::new(key) });
@@ -703,29 +703,6 @@ impl<'a> Txn<'a> {
             )
             .map_err(&err)?;
         self.tx.commit().map_err(&err)
-    }
-}
-
-/// Moves a Secret's `stringData` into `data`, base64-encoded, as the API server does.
-pub fn fold_string_data(secret: &mut Value) {
-    let Some(map) = secret.as_object_mut() else {
-        return;
-    };
-    let Some(Value::Object(string_data)) = map.remove("stringData") else {
-        return;
-    };
-    let data = map
-        .entry("data")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Some(data) = data.as_object_mut() {
-        for (k, v) in string_data {
-            if let Some(s) = v.as_str() {
-                data.insert(
-                    k,
-                    Value::String(crate::resource::base64::encode(s.as_bytes())),
-                );
-            }
-        }
     }
 }
 

@@ -180,17 +180,8 @@ pub fn normalize(object: &Value) -> Value {
     }
     let is_secret = map.get("kind").and_then(Value::as_str) == Some("Secret")
         && map.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    if is_secret && let Some(Value::Object(string_data)) = map.remove("stringData") {
-        let data = map
-            .entry("data")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(data) = data.as_object_mut() {
-            for (k, v) in string_data {
-                if let Some(s) = v.as_str() {
-                    data.insert(k, Value::String(base64_encode(s.as_bytes())));
-                }
-            }
-        }
+    if is_secret {
+        crate::resource::fold_string_data(&mut v);
     }
     v
 }

@@ -146,6 +146,27 @@ impl ResourceSet {
     }
 }
 
+/// Moves a Secret's `stringData` into `data`, base64-encoded, as the API server does on
+/// write.
+pub fn fold_string_data(secret: &mut Value) {
+    let Some(map) = secret.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Some(data) = data.as_object_mut() {
+        for (k, v) in string_data {
+            if let Some(s) = v.as_str() {
+                data.insert(k, Value::String(base64::encode(s.as_bytes())));
+            }
+        }
+    }
+}
+
 /// A Kubernetes `v1` List of `items`, as `oc process` and `kubectl get -o json` print it.
 pub fn list_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> Value {
     serde_json::json!({
