@@ -47,37 +47,62 @@ fn same_from(a: &Value, b: &Value) -> bool {
     a.get("from").and_then(|f| f.get("name")) == b.get("from").and_then(|f| f.get("name"))
 }
 
-fn deployment_config(predicted: &mut Value, live: &Value) {
+/// Calls `f` with each `ImageChange` trigger's `field` object (`imageChangeParams` of a
+/// DeploymentConfig, `imageChange` of a BuildConfig) in `predicted`, and the live trigger's
+/// object for the same image, when there is one.
+fn for_each_image_change(
+    predicted: &mut Value,
+    live: &Value,
+    field: &str,
+    mut f: impl FnMut(&mut Value, Option<&Value>),
+) {
     let live_triggers = triggers(live).to_vec();
-    let mut owned_containers: Vec<String> = Vec::new();
-    if let Some(ts) = predicted
+    let Some(ts) = predicted
         .get_mut("spec")
         .and_then(|s| s.get_mut("triggers"))
         .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for t in ts.iter_mut() {
+        if t.get("type").and_then(Value::as_str) != Some("ImageChange") {
+            continue;
+        }
+        let Some(params) = t.get_mut(field).filter(|p| p.is_object()) else {
+            continue;
+        };
+        let live_params = live_triggers
+            .iter()
+            .filter_map(|lt| lt.get(field))
+            .find(|lp| same_from(lp, params));
+        f(params, live_params);
+    }
+}
+
+/// Copies `key` from the live trigger when the predicted one does not set it.
+fn keep_live(params: &mut Value, live_params: Option<&Value>, key: &str) {
+    if params.get(key).is_none()
+        && let Some(v) = live_params.and_then(|lp| lp.get(key))
     {
-        for t in ts.iter_mut() {
-            if t.get("type").and_then(Value::as_str) != Some("ImageChange") {
-                continue;
-            }
-            let Some(params) = t.get_mut("imageChangeParams").filter(|p| p.is_object()) else {
-                continue;
-            };
-            let live_params = live_triggers
-                .iter()
-                .filter_map(|lt| lt.get("imageChangeParams"))
-                .find(|lp| same_from(lp, params));
-            if params.get("lastTriggeredImage").is_none()
-                && let Some(last) = live_params.and_then(|lp| lp.get("lastTriggeredImage"))
-            {
-                params["lastTriggeredImage"] = last.clone();
-            }
+        params[key] = v.clone();
+    }
+}
+
+fn deployment_config(predicted: &mut Value, live: &Value) {
+    let mut owned_containers: Vec<String> = Vec::new();
+    for_each_image_change(
+        predicted,
+        live,
+        "imageChangeParams",
+        |params, live_params| {
+            keep_live(params, live_params, "lastTriggeredImage");
             if params.get("automatic").and_then(Value::as_bool) == Some(true)
                 && let Some(names) = params.get("containerNames").and_then(Value::as_array)
             {
                 owned_containers.extend(names.iter().filter_map(Value::as_str).map(str::to_string));
             }
-        }
-    }
+        },
+    );
     for list in ["containers", "initContainers"] {
         for name in &owned_containers {
             copy_image(
@@ -92,33 +117,9 @@ fn deployment_config(predicted: &mut Value, live: &Value) {
 }
 
 fn build_config(predicted: &mut Value, live: &Value) {
-    let live_triggers = triggers(live).to_vec();
-    if let Some(ts) = predicted
-        .get_mut("spec")
-        .and_then(|s| s.get_mut("triggers"))
-        .and_then(Value::as_array_mut)
-    {
-        for t in ts.iter_mut() {
-            if t.get("type").and_then(Value::as_str) != Some("ImageChange") {
-                continue;
-            }
-            let Some(ic) = t.get_mut("imageChange").filter(|p| p.is_object()) else {
-                continue;
-            };
-            if ic.get("lastTriggeredImageID").is_some() {
-                continue;
-            }
-            let found = live_triggers
-                .iter()
-                .filter_map(|lt| lt.get("imageChange"))
-                .find(|lic| same_from(lic, ic))
-                .and_then(|lic| lic.get("lastTriggeredImageID"))
-                .cloned();
-            if let Some(id) = found {
-                ic["lastTriggeredImageID"] = id;
-            }
-        }
-    }
+    for_each_image_change(predicted, live, "imageChange", |ic, live_ic| {
+        keep_live(ic, live_ic, "lastTriggeredImageID");
+    });
 }
 
 /// A container selector in a trigger `fieldPath`.
@@ -263,6 +264,22 @@ mod tests {
             p["spec"]["triggers"][0]["imageChangeParams"]["lastTriggeredImage"],
             "registry/ns/app@sha256:abc"
         );
+    }
+
+    #[test]
+    fn bc_keeps_last_triggered_image_id() {
+        let desired = json!({"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "spec": {
+            "triggers": [{"type": "ConfigChange"}, {"type": "ImageChange", "imageChange": {}}]}});
+        let mut live = desired.clone();
+        live["spec"]["triggers"][1]["imageChange"]["lastTriggeredImageID"] =
+            json!("r/base@sha256:1");
+        let mut p = desired.clone();
+        keep_trigger_owned(&mut p, &live);
+        assert_eq!(
+            p["spec"]["triggers"][1]["imageChange"]["lastTriggeredImageID"],
+            "r/base@sha256:1"
+        );
+        assert_eq!(p["spec"]["triggers"][0], json!({"type": "ConfigChange"}));
     }
 
     #[test]
