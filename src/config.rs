@@ -22,10 +22,11 @@
 //! Paths are relative to the file and may not leave the repository (`..`, absolute paths and
 //! symlinks out are refused). Unknown fields are errors naming the app and the field.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::paths::PathError;
 use crate::reconcile::Policy;
 use crate::resource::yaml;
 
@@ -109,31 +110,21 @@ pub fn is_dns_label(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-/// Resolves `rel` under `root`, refusing `..`, absolute paths and symlinks that lead out.
+/// Resolves `rel` under the repository `root`, refusing `..`, absolute paths and symlinks
+/// that lead out, with messages about the repository.
 pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
-    let p = Path::new(rel);
-    if p.is_absolute() {
-        return Err(format!(
-            "path {rel:?} is absolute; paths are relative to the repository"
-        ));
-    }
-    if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!("path {rel:?} leaves the repository"));
-    }
-    let joined = root.join(p);
-    let real_root = root
-        .canonicalize()
-        .map_err(|e| format!("cannot open repository {}: {e}", root.display()))?;
-    let real = joined
-        .canonicalize()
-        .map_err(|_| format!("path {rel:?} does not exist in {}", root.display()))?;
-    if !real.starts_with(&real_root) {
-        return Err(format!(
+    crate::paths::confine(root, rel).map_err(|e| match e {
+        PathError::Absolute => {
+            format!("path {rel:?} is absolute; paths are relative to the repository")
+        }
+        PathError::Escapes => format!("path {rel:?} leaves the repository"),
+        PathError::Root(why) => format!("cannot open repository {}: {why}", root.display()),
+        PathError::NotFound => format!("path {rel:?} does not exist in {}", root.display()),
+        PathError::Outside(to) => format!(
             "path {rel:?} leads outside the repository (to {})",
-            real.display()
-        ));
-    }
-    Ok(joined)
+            to.display()
+        ),
+    })
 }
 
 impl Config {

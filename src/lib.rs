@@ -18,6 +18,7 @@
 //!   guards, kind order, one transaction ([`reconcile::sync_once`]).
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs.
+//! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod diff;
+pub mod paths;
 pub mod reconcile;
 pub mod resource;
 pub mod template;

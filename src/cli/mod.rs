@@ -43,12 +43,6 @@ enum Command {
     Diff(sync::DiffArgs),
 }
 
-/// A failure whose message is already complete; printed as `error: <message>`.
-#[derive(Debug)]
-pub(crate) struct Exit {
-    pub code: u8,
-}
-
 /// Runs kascade with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -72,23 +66,12 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            if let Some(exit) = err.downcast_ref::<Exit>() {
-                return ExitCode::from(exit.code);
-            }
             let mut stderr = io::stderr().lock();
             let _ = writeln!(stderr, "error: {err:#}");
             ExitCode::from(2)
         }
     }
 }
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}", self.code)
-    }
-}
-
-impl std::error::Error for Exit {}
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {

@@ -120,12 +120,14 @@ pub struct PlannedObject {
 }
 
 /// An inventory member that is no longer rendered but will not be pruned, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Kept {
     /// The object.
     pub key: ResourceKey,
     /// Why it stays.
     pub reason: String,
+    /// Its inventory entry (what was applied, resourceVersion), carried into the new record.
+    pub entry: (Value, String),
 }
 
 /// What a sync would do.
@@ -411,10 +413,10 @@ pub fn plan(
     // Inventory members no longer rendered.
     let mut kept = Vec::new();
     let mut prunes = Vec::new();
-    let gone: Vec<&ResourceKey> = previous
+    let gone: Vec<(&ResourceKey, &(Value, String))> = previous
         .objects
-        .keys()
-        .filter(|k| !desired_keys.contains(*k))
+        .iter()
+        .filter(|(k, _)| !desired_keys.contains(*k))
         .collect();
     if desired_keys.is_empty() && !gone.is_empty() && app.policy.prune && !app.policy.allow_empty {
         return Err(ReconcileError::EmptyRender {
@@ -422,7 +424,7 @@ pub fn plan(
             count: gone.len(),
         });
     }
-    for key in gone {
+    for (key, entry) in gone {
         let Some(live) = cluster.get(key)? else {
             continue; // already gone: it simply leaves the inventory
         };
@@ -430,6 +432,7 @@ pub fn plan(
             kept.push(Kept {
                 key: key.clone(),
                 reason: "no longer labelled as this app's".into(),
+                entry: entry.clone(),
             });
             continue;
         }
@@ -437,6 +440,7 @@ pub fn plan(
             kept.push(Kept {
                 key: key.clone(),
                 reason: "no longer rendered; pruning is off (use --prune)".into(),
+                entry: entry.clone(),
             });
             continue;
         }
@@ -453,6 +457,7 @@ pub fn plan(
                     "{}s are pruned only when the app or the object ({PRUNE_ANNOTATION}: \"true\") opts in",
                     key.kind
                 ),
+                entry: entry.clone(),
             });
             continue;
         }
@@ -513,7 +518,6 @@ pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, Reco
             wrote: false,
         });
     }
-    let previous = record(cluster, &plan.app.name)?.unwrap_or_default();
     let mut txn = cluster.begin()?;
     let mut inventory = BTreeMap::new();
     for o in &plan.objects {
@@ -551,9 +555,7 @@ pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, Reco
         }
     }
     for k in &plan.kept {
-        if let Some(entry) = previous.objects.get(&k.key) {
-            inventory.insert(k.key.clone(), entry.clone());
-        }
+        inventory.insert(k.key.clone(), k.entry.clone());
     }
     let record = AppRecord {
         revision: plan.app.revision.clone(),

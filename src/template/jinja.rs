@@ -37,12 +37,13 @@
 //!   forever; output is bounded by [`MAX_OUTPUT_BYTES`].
 //! - Errors name the file and line.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::openshift::{self, FieldError, Parameter, Template};
+use crate::paths::PathError;
 use crate::resource::yaml::{self, Document, YamlError};
 
 /// Instructions a render may execute.
@@ -320,32 +321,19 @@ fn is_parameter_name(name: &str) -> bool {
 
 /// Reads `name` under `root`, refusing anything that leads outside it.
 pub fn read_confined(root: &Path, name: &str) -> Result<String, String> {
-    let rel = Path::new(name);
-    let mut clean = PathBuf::new();
-    for c in rel.components() {
-        match c {
-            Component::Normal(part) => clean.push(part),
-            Component::CurDir => {}
-            _ => {
-                return Err(format!(
-                    "template path {name:?} leaves the templates directory"
-                ));
-            }
+    let real = crate::paths::confine(root, name).map_err(|e| match e {
+        PathError::Absolute | PathError::Escapes => {
+            format!("template path {name:?} leaves the templates directory")
         }
-    }
-    let root = root
-        .canonicalize()
-        .map_err(|e| format!("cannot open templates directory {}: {e}", root.display()))?;
-    let path = root.join(&clean);
-    let real = path
-        .canonicalize()
-        .map_err(|_| format!("template {name:?} not found in {}", root.display()))?;
-    if !real.starts_with(&root) {
-        return Err(format!(
+        PathError::Root(why) => {
+            format!("cannot open templates directory {}: {why}", root.display())
+        }
+        PathError::NotFound => format!("template {name:?} not found in {}", root.display()),
+        PathError::Outside(to) => format!(
             "template path {name:?} leads outside the templates directory (symlink to {})",
-            real.display()
-        ));
-    }
+            to.display()
+        ),
+    })?;
     let meta = std::fs::metadata(&real).map_err(|e| format!("cannot read {name:?}: {e}"))?;
     if meta.len() > MAX_TEMPLATE_BYTES {
         return Err(format!(
