@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
-use crate::cluster::LocalCluster;
+use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
 use crate::reconcile::{AppSpec, Policy};
 use crate::resource::{Origin, Resource, ResourceKey, ResourceSet, base64, hash};
@@ -67,7 +67,7 @@ pub fn params_secret_key(app: &str, namespace: &str) -> ResourceKey {
 
 /// Reads the stored generated values of an app.
 pub fn stored_generated(
-    cluster: &LocalCluster,
+    cluster: &dyn Cluster,
     app: &str,
     namespace: &str,
 ) -> Result<Generated, AppError> {
@@ -112,7 +112,7 @@ pub struct RenderContext {
 
 /// Renders `app` for `cluster`, reusing stored generated values.
 pub fn render_app(
-    cluster: &LocalCluster,
+    cluster: &dyn Cluster,
     app: &AppConfig,
     ctx: &RenderContext,
 ) -> Result<RenderedApp, AppError> {

@@ -3,6 +3,7 @@
 //! The only module that uses clap and anyhow. Exit codes: 0 success, 1 differences found
 //! (diff), 2 error. Errors print as `error: <message>` on stderr.
 
+pub mod cluster;
 mod output;
 mod process;
 mod render;

@@ -3,11 +3,10 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 
 use crate::app::{self, RenderContext};
-use crate::cluster::LocalCluster;
 use crate::config::{AppConfig, AppSource, Config};
 use crate::diff::Action;
 use crate::reconcile::{self, Plan, Policy};
@@ -64,14 +63,8 @@ pub struct Target {
     /// A directory of extra catalog templates.
     #[arg(long = "templates", value_name = "DIR")]
     templates: Vec<PathBuf>,
-    /// The state directory of the embedded cluster.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "KASCADE_STATE",
-        default_value = ".kascade"
-    )]
-    state: PathBuf,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     /// Seed for newly generated parameter values (values already stored are always reused).
     #[arg(long)]
     seed: Option<u64>,
@@ -194,15 +187,6 @@ fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
     Ok((selected, ctx))
 }
 
-fn open(t: &Target) -> anyhow::Result<LocalCluster> {
-    LocalCluster::open(&t.state).with_context(|| {
-        format!(
-            "failed to open the embedded cluster in {}",
-            t.state.display()
-        )
-    })
-}
-
 fn color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
@@ -236,13 +220,17 @@ fn revision_line(plan: &Plan) -> String {
 
 pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let (apps, ctx) = apps(&args.target)?;
-    let mut cluster = open(&args.target)?;
+    let mut cluster = args.target.cluster.open()?;
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
     for app in &apps {
-        let rendered = app::render_app(&cluster, app, &ctx)?;
-        let (plan, report) =
-            reconcile::sync_once(&mut cluster, &rendered.spec, &rendered.set, args.dry_run)?;
+        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        let (plan, report) = reconcile::sync_once(
+            cluster.as_mut(),
+            &rendered.spec,
+            &rendered.set,
+            args.dry_run,
+        )?;
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -282,14 +270,15 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
 
 pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     let (apps, ctx) = apps(&args.target)?;
-    let mut cluster = open(&args.target)?;
+    let mut cluster = args.target.cluster.open()?;
     let paint_on = color();
     let mut out = io::stdout().lock();
     let mut differs = false;
     let mut plans = Vec::new();
     for app in &apps {
-        let rendered = app::render_app(&cluster, app, &ctx)?;
-        let (plan, _) = reconcile::sync_once(&mut cluster, &rendered.spec, &rendered.set, true)?;
+        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        let (plan, _) =
+            reconcile::sync_once(cluster.as_mut(), &rendered.spec, &rendered.set, true)?;
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());

@@ -21,11 +21,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
 use super::scope;
-use super::{ClusterError, EventType, Selector, WatchEvent};
+use super::{
+    Change, Cluster, ClusterError, EventType, Inventory, InventoryUpdate, Selector, WatchEvent,
+    Write,
+};
 use crate::resource::ResourceKey;
 
 /// The schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many change-feed entries are kept.
@@ -132,7 +135,79 @@ impl LocalCluster {
         } else {
             tx.commit().map_err(&err)?;
         }
+        if version < 2 {
+            self.migrate_v2()?;
+        }
         Ok(())
+    }
+
+    /// Version 2 keeps an app's inventory one row per member, with what was applied beside
+    /// it, so that a sync reads only the members it compares instead of one large record.
+    fn migrate_v2(&mut self) -> Result<(), ClusterError> {
+        let path = self.path.clone();
+        let err = db_err(&path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        if version >= 2 {
+            return tx.commit().map_err(&err);
+        }
+        tx.execute_batch(
+            "CREATE TABLE inventory (
+                app TEXT NOT NULL, api_group TEXT NOT NULL, kind TEXT NOT NULL,
+                namespace TEXT NOT NULL, name TEXT NOT NULL, resource_version TEXT NOT NULL,
+                applied TEXT,
+                PRIMARY KEY (app, api_group, kind, namespace, name)
+             ) WITHOUT ROWID;
+             ALTER TABLE apps ADD COLUMN status TEXT;",
+        )
+        .map_err(&err)?;
+        // Version 1 kept {revision, syncedAt, objects: [{group, kind, namespace, name,
+        // resourceVersion, applied}]} in apps.record.
+        let old: Vec<(String, String)> = {
+            let mut stmt = tx.prepare("SELECT name, record FROM apps").map_err(&err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<_, _>>().map_err(&err)?
+        };
+        for (app, record) in old {
+            let record = parse_body(&path, &record)?;
+            let objects = record.get("objects").and_then(Value::as_array);
+            for o in objects.into_iter().flatten() {
+                let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default();
+                tx.execute(
+                    "INSERT OR REPLACE INTO inventory
+                     (app, api_group, kind, namespace, name, resource_version, applied)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        app,
+                        s("group"),
+                        s("kind"),
+                        s("namespace"),
+                        s("name"),
+                        s("resourceVersion"),
+                        o.get("applied").map(Value::to_string)
+                    ],
+                )
+                .map_err(&err)?;
+            }
+            let head = serde_json::json!({
+                "revision": record.get("revision"),
+                "syncedAt": record.get("syncedAt"),
+            });
+            tx.execute(
+                "UPDATE apps SET record = ?2 WHERE name = ?1",
+                params![app, head.to_string()],
+            )
+            .map_err(&err)?;
+        }
+        tx.execute_batch("PRAGMA user_version = 2;").map_err(&err)?;
+        tx.commit().map_err(&err)
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`): everything done through it is
@@ -230,43 +305,235 @@ impl LocalCluster {
         Ok(out)
     }
 
-    /// A stored per-app record (JSON), by app name.
-    pub fn app_record(&self, name: &str) -> Result<Option<Value>, ClusterError> {
-        let err = db_err(&self.path);
-        let body: Option<String> = self
-            .conn
-            .query_row("SELECT record FROM apps WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(&err)?;
-        body.map(|b| parse_body(&self.path, &b)).transpose()
-    }
-
-    /// Every app record, by name.
-    pub fn app_records(&self) -> Result<Vec<(String, Value)>, ClusterError> {
-        let err = db_err(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT name, record FROM apps ORDER BY name")
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(&err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (name, body) = row.map_err(&err)?;
-            out.push((name, parse_body(&self.path, &body)?));
-        }
-        Ok(out)
-    }
-
     /// `PRAGMA integrity_check`: `ok`, or SQLite's list of problems.
     pub fn integrity_check(&self) -> Result<String, ClusterError> {
         self.conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .map_err(db_err(&self.path))
     }
+}
+
+impl Cluster for LocalCluster {
+    fn describe(&self) -> String {
+        format!("the embedded cluster {}", self.path.display())
+    }
+
+    fn is_embedded(&self) -> bool {
+        true
+    }
+
+    fn is_cluster_scoped(&self, group: &str, kind: &str) -> Result<bool, ClusterError> {
+        LocalCluster::is_cluster_scoped(self, group, kind)
+    }
+
+    fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        LocalCluster::get(self, key)
+    }
+
+    fn list(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &Selector,
+    ) -> Result<Vec<Value>, ClusterError> {
+        LocalCluster::list(self, group, kind, namespace, selector)
+    }
+
+    fn kinds(&self) -> Result<Vec<(String, String)>, ClusterError> {
+        let err = db_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT api_group, kind FROM objects ORDER BY api_group, kind")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    fn inventory(&self, app: &str) -> Result<Option<Inventory>, ClusterError> {
+        let err = db_err(&self.path);
+        let head: Option<String> = self
+            .conn
+            .query_row("SELECT record FROM apps WHERE name = ?1", [app], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        let Some(head) = head else {
+            return Ok(None);
+        };
+        let head = parse_body(&self.path, &head)?;
+        let text = |k: &str| head.get(k).and_then(Value::as_str).map(str::to_string);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT api_group, kind, namespace, name, resource_version FROM inventory
+                 WHERE app = ?1",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([app], |r| {
+                Ok((
+                    ResourceKey::new(
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ),
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(&err)?;
+        Ok(Some(Inventory {
+            revision: text("revision"),
+            synced_at: text("syncedAt"),
+            members: rows.collect::<Result<_, _>>().map_err(&err)?,
+        }))
+    }
+
+    fn inventories(&self) -> Result<Vec<(String, Inventory)>, ClusterError> {
+        let names: Vec<String> = {
+            let err = db_err(&self.path);
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT name FROM apps ORDER BY name")
+                .map_err(&err)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(&err)?;
+            rows.collect::<Result<_, _>>().map_err(&err)?
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(inv) = self.inventory(&name)? {
+                out.push((name, inv));
+            }
+        }
+        Ok(out)
+    }
+
+    fn last_applied(&self, app: &str, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        let err = db_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT applied FROM inventory
+                 WHERE app = ?1 AND api_group = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5",
+            )
+            .map_err(&err)?;
+        let body: Option<Option<String>> = stmt
+            .query_row(
+                params![app, key.group, key.kind, key.namespace, key.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        body.flatten()
+            .map(|b| parse_body(&self.path, &b))
+            .transpose()
+    }
+
+    fn commit(&mut self, change: Change) -> Result<(), ClusterError> {
+        let mut txn = self.begin()?;
+        let mut written: HashMap<ResourceKey, String> = HashMap::new();
+        for w in change.writes {
+            match w {
+                Write::Create(object) => {
+                    let stored = txn.create(object)?;
+                    let key = ResourceKey::of(&stored).map_err(|e| ClusterError::Invalid {
+                        key: None,
+                        message: e.to_string(),
+                    })?;
+                    written.insert(key, rv_of(&stored));
+                }
+                Write::Update {
+                    mut merged,
+                    resource_version,
+                    ..
+                } => {
+                    let meta = metadata_mut(&mut merged);
+                    match resource_version {
+                        Some(rv) => meta.insert("resourceVersion".into(), Value::String(rv)),
+                        None => meta.remove("resourceVersion"),
+                    };
+                    let stored = txn.update(merged)?;
+                    let key = ResourceKey::of(&stored).map_err(|e| ClusterError::Invalid {
+                        key: None,
+                        message: e.to_string(),
+                    })?;
+                    written.insert(key, rv_of(&stored));
+                }
+                Write::Delete {
+                    key,
+                    resource_version,
+                } => {
+                    if let (Some(want), Some(live)) = (&resource_version, txn.get(&key)?)
+                        && &rv_of(&live) != want
+                    {
+                        return Err(ClusterError::Conflict {
+                            message: format!(
+                                "it changed since the plan was made (resourceVersion {want}, now {})",
+                                rv_of(&live)
+                            ),
+                            key: Box::new(key),
+                        });
+                    }
+                    txn.delete(&key)?;
+                }
+            }
+        }
+        if let Some(update) = &change.inventory {
+            txn.set_inventory(update, &written)?;
+        }
+        txn.commit()
+    }
+
+    fn delete(&mut self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        let mut txn = self.begin()?;
+        let gone = txn.delete(key)?;
+        txn.commit()?;
+        Ok(gone)
+    }
+
+    fn resource_version(&self) -> Result<u64, ClusterError> {
+        LocalCluster::resource_version(self)
+    }
+
+    fn events_since(&self, since: u64, limit: usize) -> Result<Vec<WatchEvent>, ClusterError> {
+        LocalCluster::events_since(self, since, limit)
+    }
+
+    fn app_status(&self, app: &str) -> Result<Option<Value>, ClusterError> {
+        let body: Option<Option<String>> = self
+            .conn
+            .query_row("SELECT status FROM apps WHERE name = ?1", [app], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_err(&self.path))?;
+        body.flatten()
+            .map(|b| parse_body(&self.path, &b))
+            .transpose()
+    }
+
+    fn set_app_status(&mut self, app: &str, status: &Value) -> Result<(), ClusterError> {
+        self.conn
+            .execute(
+                "INSERT INTO apps (name, record, status) VALUES (?1, '{}', ?2)
+                 ON CONFLICT (name) DO UPDATE SET status = excluded.status",
+                params![app, status.to_string()],
+            )
+            .map_err(db_err(&self.path))?;
+        Ok(())
+    }
+}
+
+fn rv_of(v: &Value) -> String {
+    v.get("metadata")
+        .and_then(|m| m.get("resourceVersion"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn parse_body(path: &Path, body: &str) -> Result<Value, ClusterError> {
@@ -601,20 +868,110 @@ impl<'a> Txn<'a> {
         Ok(Some(current))
     }
 
-    /// Stores a per-app record (inventory, revision, what was applied).
-    pub fn set_app_record(&mut self, name: &str, record: &Value) -> Result<(), ClusterError> {
+    /// Records an app's inventory: members not listed leave it; a member without a
+    /// resourceVersion takes the one `written` holds for it; one without an applied object
+    /// keeps what is recorded.
+    pub fn set_inventory(
+        &mut self,
+        update: &InventoryUpdate,
+        written: &HashMap<ResourceKey, String>,
+    ) -> Result<(), ClusterError> {
+        let path = self.path.clone();
+        let err = db_err(&path);
+        let current: HashMap<ResourceKey, String> = {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT api_group, kind, namespace, name, resource_version FROM inventory
+                     WHERE app = ?1",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([&update.app], |r| {
+                    Ok((
+                        ResourceKey::new(
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        r.get::<_, String>(4)?,
+                    ))
+                })
+                .map_err(&err)?;
+            rows.collect::<Result<_, _>>().map_err(&err)?
+        };
+        let listed: std::collections::HashSet<&ResourceKey> =
+            update.members.iter().map(|m| &m.key).collect();
+        {
+            let mut gone = self
+                .tx
+                .prepare_cached(
+                    "DELETE FROM inventory
+                     WHERE app = ?1 AND api_group = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5",
+                )
+                .map_err(&err)?;
+            for key in current.keys().filter(|k| !listed.contains(k)) {
+                gone.execute(params![
+                    update.app,
+                    key.group,
+                    key.kind,
+                    key.namespace,
+                    key.name
+                ])
+                .map_err(&err)?;
+            }
+            let mut upsert = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO inventory
+                     (app, api_group, kind, namespace, name, resource_version, applied)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (app, api_group, kind, namespace, name) DO UPDATE SET
+                       resource_version = excluded.resource_version,
+                       applied = coalesce(excluded.applied, inventory.applied)",
+                )
+                .map_err(&err)?;
+            for m in &update.members {
+                let k = &m.key;
+                let rv = m
+                    .resource_version
+                    .as_ref()
+                    .or_else(|| written.get(k))
+                    .cloned()
+                    .unwrap_or_default();
+                if m.applied.is_none() && current.get(k) == Some(&rv) {
+                    continue; // unchanged member
+                }
+                upsert
+                    .execute(params![
+                        update.app,
+                        k.group,
+                        k.kind,
+                        k.namespace,
+                        k.name,
+                        rv,
+                        m.applied.as_ref().map(Value::to_string)
+                    ])
+                    .map_err(&err)?;
+            }
+        }
+        let head = serde_json::json!({"revision": update.revision, "syncedAt": update.synced_at});
         self.tx
             .execute(
                 "INSERT INTO apps (name, record) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET record = excluded.record",
-                params![name, record.to_string()],
+                params![update.app, head.to_string()],
             )
-            .map_err(self.err())?;
+            .map_err(&err)?;
         Ok(())
     }
 
-    /// Removes a per-app record.
-    pub fn delete_app_record(&mut self, name: &str) -> Result<(), ClusterError> {
+    /// Forgets an app: its inventory and status (its objects stay).
+    pub fn delete_app(&mut self, name: &str) -> Result<(), ClusterError> {
+        self.tx
+            .execute("DELETE FROM inventory WHERE app = ?1", [name])
+            .map_err(self.err())?;
         self.tx
             .execute("DELETE FROM apps WHERE name = ?1", [name])
             .map_err(self.err())?;

@@ -1,16 +1,27 @@
-//! Where live state is: the embedded cluster ([`local`]) and its shared vocabulary — errors,
-//! label selectors and change-feed events.
+//! Where live state is: the [`Cluster`] trait every backend implements, the embedded cluster
+//! ([`local`]), and the shared vocabulary — errors, label selectors, change-feed events and
+//! app inventories.
+//!
+//! A backend answers reads (objects, scopes, an app's inventory and what kascade last applied)
+//! and carries out a [`Change`]: the writes of one sync plus the app's new inventory. The
+//! embedded cluster commits a change in one SQLite transaction; a real cluster applies it
+//! object by object (server-side apply) and records the inventory last.
 
 pub mod local;
 pub mod scope;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::resource::ResourceKey;
 
 pub use local::LocalCluster;
+
+/// Opens the embedded cluster in `state_dir` as a boxed [`Cluster`].
+pub fn open_embedded(state_dir: &std::path::Path) -> Result<Box<dyn Cluster>, ClusterError> {
+    Ok(Box::new(LocalCluster::open(state_dir)?))
+}
 
 /// A cluster operation that failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,6 +70,174 @@ pub enum ClusterError {
         /// Why.
         message: String,
     },
+}
+
+impl ClusterError {
+    /// An operation the backend does not offer.
+    pub fn unsupported(what: &str, backend: &str) -> Self {
+        ClusterError::Invalid {
+            key: None,
+            message: format!("{what} is not supported on {backend}"),
+        }
+    }
+}
+
+/// A live cluster kascade reads and writes: the embedded store or a real API server.
+///
+/// Reads take `&self`; writes take `&mut self`. Implementations are blocking (a backend that
+/// talks to a server over async I/O drives its own runtime), so callers in async code run
+/// them on a blocking thread.
+pub trait Cluster: Send {
+    /// Says which cluster this is, for messages (`embedded cluster .kascade/cluster.db`).
+    fn describe(&self) -> String;
+
+    /// Whether this is the embedded cluster, where kascade itself runs the controllers.
+    fn is_embedded(&self) -> bool {
+        false
+    }
+
+    /// Whether objects of this kind live outside namespaces. Unknown kinds are an error on
+    /// backends that discover kinds, and namespaced on the embedded cluster.
+    fn is_cluster_scoped(&self, group: &str, kind: &str) -> Result<bool, ClusterError>;
+
+    /// Reads one object.
+    fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError>;
+
+    /// Reads many objects; the answer is in the order of `keys`.
+    fn get_many(&self, keys: &[ResourceKey]) -> Result<Vec<Option<Value>>, ClusterError> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Lists the objects of a group and kind, in one namespace or all, matching `selector`,
+    /// ordered by namespace and name.
+    fn list(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: &Selector,
+    ) -> Result<Vec<Value>, ClusterError>;
+
+    /// The kinds this cluster holds objects of (embedded) or serves (discovery), as
+    /// (group, kind) pairs.
+    fn kinds(&self) -> Result<Vec<(String, String)>, ClusterError>;
+
+    /// The inventory an app's last sync recorded.
+    fn inventory(&self, app: &str) -> Result<Option<Inventory>, ClusterError>;
+
+    /// Every app's inventory, by app name.
+    fn inventories(&self) -> Result<Vec<(String, Inventory)>, ClusterError>;
+
+    /// What kascade last applied for one inventory member (for three-way comparison), when
+    /// the backend keeps it.
+    fn last_applied(&self, app: &str, key: &ResourceKey) -> Result<Option<Value>, ClusterError>;
+
+    /// The object as the server would store it if `desired` were applied now (server-side
+    /// dry run), or `None` when the backend leaves the prediction to the caller.
+    fn dry_run_apply(&self, desired: &Value) -> Result<Option<Value>, ClusterError> {
+        let _ = desired;
+        Ok(None)
+    }
+
+    /// Carries out a change: its writes in order, then the inventory.
+    fn commit(&mut self, change: Change) -> Result<(), ClusterError>;
+
+    /// Deletes one object (a Namespace with everything in it); returns it, or `None` when it
+    /// did not exist.
+    fn delete(&mut self, key: &ResourceKey) -> Result<Option<Value>, ClusterError>;
+
+    /// The newest resourceVersion (the position of the change feed).
+    fn resource_version(&self) -> Result<u64, ClusterError> {
+        Err(ClusterError::unsupported(
+            "the change feed",
+            &self.describe(),
+        ))
+    }
+
+    /// Change-feed entries after `since`, oldest first, at most `limit`.
+    fn events_since(&self, since: u64, limit: usize) -> Result<Vec<WatchEvent>, ClusterError> {
+        let _ = (since, limit);
+        Err(ClusterError::unsupported(
+            "the change feed",
+            &self.describe(),
+        ))
+    }
+
+    /// The status the daemon recorded for an app (last sync result, drift, errors).
+    fn app_status(&self, app: &str) -> Result<Option<Value>, ClusterError>;
+
+    /// Records an app's status.
+    fn set_app_status(&mut self, app: &str, status: &Value) -> Result<(), ClusterError>;
+}
+
+/// What an app's last sync recorded: its revision and its members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// The synced revision.
+    pub revision: Option<String>,
+    /// When it was synced (RFC 3339).
+    pub synced_at: Option<String>,
+    /// Members and the resourceVersion each had after the sync.
+    pub members: BTreeMap<ResourceKey, String>,
+}
+
+/// The writes of one sync, and the app's inventory after them.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// Writes, carried out in order.
+    pub writes: Vec<Write>,
+    /// The app's new inventory, recorded with the writes.
+    pub inventory: Option<InventoryUpdate>,
+}
+
+/// One write.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Create an object that does not exist.
+    Create(Value),
+    /// Update an object: `merged` is the whole predicted object (written as it is by the
+    /// embedded cluster), `desired` what kascade declares (server-side applied by a real
+    /// cluster). `resource_version` is the live version the plan saw: a newer one is a
+    /// conflict.
+    Update {
+        /// The whole object after the update.
+        merged: Value,
+        /// What kascade declares.
+        desired: Value,
+        /// The version the plan was made against.
+        resource_version: Option<String>,
+    },
+    /// Delete an object, if it is still at `resource_version`.
+    Delete {
+        /// The object.
+        key: ResourceKey,
+        /// The version the plan was made against.
+        resource_version: Option<String>,
+    },
+}
+
+/// An app's inventory as a sync leaves it.
+#[derive(Debug, Clone)]
+pub struct InventoryUpdate {
+    /// The app.
+    pub app: String,
+    /// The revision synced.
+    pub revision: Option<String>,
+    /// When (RFC 3339).
+    pub synced_at: String,
+    /// Every member after the sync; members not listed leave the inventory.
+    pub members: Vec<Member>,
+}
+
+/// One inventory member after a sync.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The object.
+    pub key: ResourceKey,
+    /// Its resourceVersion, or `None` to take the one its write in the same change produced.
+    pub resource_version: Option<String>,
+    /// What kascade applied, or `None` to keep what is recorded.
+    pub applied: Option<Value>,
 }
 
 /// What happened to an object, in the change feed.

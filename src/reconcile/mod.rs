@@ -16,11 +16,11 @@
 //! an object labelled as another app's is never taken over. A dry run plans and changes
 //! nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::cluster::{ClusterError, LocalCluster};
+use crate::cluster::{Change, Cluster, ClusterError, InventoryUpdate, Member, Write};
 use crate::diff::{self, APPLIED_HASH, Action, INSTANCE_LABEL, ObjectDiff, Summary};
 use crate::resource::{Resource, ResourceKey, ResourceSet, hash, order};
 
@@ -126,8 +126,8 @@ pub struct Kept {
     pub key: ResourceKey,
     /// Why it stays.
     pub reason: String,
-    /// Its inventory entry (what was applied, resourceVersion), carried into the new record.
-    pub entry: (Value, String),
+    /// Its resourceVersion in the inventory, carried into the new one.
+    pub resource_version: String,
 }
 
 /// What a sync would do.
@@ -184,83 +184,9 @@ impl Plan {
     }
 }
 
-/// The record of an app kept in the cluster: revision and inventory (what was applied).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AppRecord {
-    /// The synced revision.
-    pub revision: Option<String>,
-    /// When it was synced (RFC 3339).
-    pub synced_at: Option<String>,
-    /// Inventory: key → (what was applied, resourceVersion after applying).
-    pub objects: BTreeMap<ResourceKey, (Value, String)>,
-}
-
-impl AppRecord {
-    /// Reads the record from its JSON.
-    pub fn from_json(app: &str, v: &Value) -> Result<Self, ReconcileError> {
-        let bad = |message: &str| ReconcileError::Record {
-            app: app.to_string(),
-            message: message.to_string(),
-        };
-        let mut objects = BTreeMap::new();
-        for o in v
-            .get("objects")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no objects list"))?
-        {
-            let s = |k: &str| {
-                o.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let key = ResourceKey::new(s("group"), s("kind"), s("namespace"), s("name"));
-            objects.insert(
-                key,
-                (
-                    o.get("applied").cloned().unwrap_or(Value::Null),
-                    s("resourceVersion"),
-                ),
-            );
-        }
-        Ok(AppRecord {
-            revision: v
-                .get("revision")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            synced_at: v
-                .get("syncedAt")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            objects,
-        })
-    }
-
-    /// The record as JSON.
-    pub fn to_json(&self) -> Value {
-        let objects: Vec<Value> = self
-            .objects
-            .iter()
-            .map(|(k, (applied, rv))| {
-                json!({"group": k.group, "kind": k.kind, "namespace": k.namespace, "name": k.name,
-                       "resourceVersion": rv, "applied": applied})
-            })
-            .collect();
-        json!({"revision": self.revision, "syncedAt": self.synced_at, "objects": objects})
-    }
-}
-
-/// Reads an app's record from the cluster.
-pub fn record(cluster: &LocalCluster, app: &str) -> Result<Option<AppRecord>, ReconcileError> {
-    cluster
-        .app_record(app)?
-        .map(|v| AppRecord::from_json(app, &v))
-        .transpose()
-}
-
 /// Gives namespaced objects without a namespace the app's, and marks ownership.
 pub fn prepare(
-    cluster: &LocalCluster,
+    cluster: &dyn Cluster,
     app: &AppSpec,
     set: &ResourceSet,
 ) -> Result<Vec<Resource>, ReconcileError> {
@@ -351,17 +277,18 @@ fn resource_version(v: &Value) -> Option<String> {
 
 /// Plans the sync of `desired` (already [`prepare`]d) for `app`.
 pub fn plan(
-    cluster: &LocalCluster,
+    cluster: &dyn Cluster,
     app: &AppSpec,
     desired: Vec<Resource>,
 ) -> Result<Plan, ReconcileError> {
-    let previous = record(cluster, &app.name)?.unwrap_or_default();
+    let previous = cluster.inventory(&app.name)?.unwrap_or_default();
+    let keys: Vec<ResourceKey> = desired.iter().map(|r| r.key.clone()).collect();
+    let lives = cluster.get_many(&keys)?;
     let mut objects = Vec::with_capacity(desired.len());
     let mut desired_keys = std::collections::HashSet::with_capacity(desired.len());
-    for r in desired {
+    for (r, live) in desired.into_iter().zip(lives) {
         desired_keys.insert(r.key.clone());
-        let live = cluster.get(&r.key)?;
-        let last = previous.objects.get(&r.key);
+        let last_version = previous.members.get(&r.key);
         if let Some(live) = &live
             && let Some(owner) = label(live, INSTANCE_LABEL)
             && owner != app.name
@@ -374,8 +301,8 @@ pub fn plan(
         }
         // Fast path: the live object is exactly what kascade applied last time (same hash,
         // untouched since): nothing to compare.
-        let unchanged_fast = match (&live, last) {
-            (Some(l), Some((_, rv))) => {
+        let unchanged_fast = match (&live, last_version) {
+            (Some(l), Some(rv)) => {
                 annotation(l, APPLIED_HASH) == annotation(&r.object, APPLIED_HASH)
                     && resource_version(l).as_deref() == Some(rv.as_str())
             }
@@ -391,15 +318,26 @@ pub fn plan(
                 },
                 write: None,
                 live_version: live.as_ref().and_then(resource_version),
-                applied: Some(r.object),
+                applied: None,
             });
             continue;
         }
-        let last_applied = last.map(|(v, _)| v);
-        let d = diff::compare(&r.key, Some(&r.object), live.as_ref(), last_applied);
+        let last_applied = match last_version {
+            Some(_) => cluster.last_applied(&app.name, &r.key)?,
+            None => None,
+        };
+        let d = diff::compare(
+            &r.key,
+            Some(&r.object),
+            live.as_ref(),
+            last_applied.as_ref(),
+        );
         let write = match (&live, d.action) {
             (None, _) => Some(r.object.clone()),
-            (Some(l), Action::Update) => Some(diff::predict(l, &r.object, last_applied)),
+            (Some(l), Action::Update) => Some(match cluster.dry_run_apply(&r.object)? {
+                Some(predicted) => predicted,
+                None => diff::predict(l, &r.object, last_applied.as_ref()),
+            }),
             _ => None,
         };
         objects.push(PlannedObject {
@@ -413,8 +351,8 @@ pub fn plan(
     // Inventory members no longer rendered.
     let mut kept = Vec::new();
     let mut prunes = Vec::new();
-    let gone: Vec<(&ResourceKey, &(Value, String))> = previous
-        .objects
+    let gone: Vec<(&ResourceKey, &String)> = previous
+        .members
         .iter()
         .filter(|(k, _)| !desired_keys.contains(*k))
         .collect();
@@ -424,24 +362,23 @@ pub fn plan(
             count: gone.len(),
         });
     }
-    for (key, entry) in gone {
+    for (key, version) in gone {
         let Some(live) = cluster.get(key)? else {
             continue; // already gone: it simply leaves the inventory
         };
+        let keep = |reason: String| Kept {
+            key: key.clone(),
+            reason,
+            resource_version: version.clone(),
+        };
         if label(&live, INSTANCE_LABEL) != Some(app.name.as_str()) {
-            kept.push(Kept {
-                key: key.clone(),
-                reason: "no longer labelled as this app's".into(),
-                entry: entry.clone(),
-            });
+            kept.push(keep("no longer labelled as this app's".into()));
             continue;
         }
         if !app.policy.prune {
-            kept.push(Kept {
-                key: key.clone(),
-                reason: "no longer rendered; pruning is off (use --prune)".into(),
-                entry: entry.clone(),
-            });
+            kept.push(keep(
+                "no longer rendered; pruning is off (use --prune)".into(),
+            ));
             continue;
         }
         let opted_in = annotation(&live, PRUNE_ANNOTATION) == Some("true");
@@ -451,14 +388,10 @@ pub fn plan(
             _ => false,
         };
         if protected {
-            kept.push(Kept {
-                key: key.clone(),
-                reason: format!(
-                    "{}s are pruned only when the app or the object ({PRUNE_ANNOTATION}: \"true\") opts in",
-                    key.kind
-                ),
-                entry: entry.clone(),
-            });
+            kept.push(keep(format!(
+                "{}s are pruned only when the app or the object ({PRUNE_ANNOTATION}: \"true\") opts in",
+                key.kind
+            )));
             continue;
         }
         prunes.push(PlannedObject {
@@ -485,8 +418,8 @@ pub fn plan(
         .chain(kept_keys.iter().copied())
         .collect();
     let record_changes = previous.revision != app.revision
-        || next_keys.len() != previous.objects.len()
-        || next_keys.iter().any(|k| !previous.objects.contains_key(*k));
+        || next_keys.len() != previous.members.len()
+        || next_keys.iter().any(|k| !previous.members.contains_key(*k));
     Ok(Plan {
         app: app.clone(),
         objects,
@@ -507,9 +440,10 @@ pub struct SyncReport {
     pub wrote: bool,
 }
 
-/// Applies a plan in one transaction: every object, every prune and the app's new record,
-/// or nothing. An object changed by someone else since the plan was made is a conflict.
-pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, ReconcileError> {
+/// Applies a plan: every object, every prune and the app's new inventory — on the embedded
+/// cluster in one transaction, all or nothing. An object changed by someone else since the
+/// plan was made is a conflict.
+pub fn apply(cluster: &mut dyn Cluster, plan: &Plan) -> Result<SyncReport, ReconcileError> {
     let summary = plan.summary();
     if !summary.has_changes() && !plan.record_changes {
         return Ok(SyncReport {
@@ -518,52 +452,58 @@ pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, Reco
             wrote: false,
         });
     }
-    let mut txn = cluster.begin()?;
-    let mut inventory = BTreeMap::new();
+    let mut writes = Vec::new();
+    let mut members = Vec::with_capacity(plan.objects.len() + plan.kept.len());
     for o in &plan.objects {
         let key = &o.diff.key;
         match o.diff.action {
             Action::Create => {
-                let stored = txn.create(o.write.clone().unwrap_or(Value::Null))?;
-                let rv = resource_version(&stored).unwrap_or_default();
-                inventory.insert(key.clone(), (o.applied.clone().unwrap_or(Value::Null), rv));
+                writes.push(Write::Create(o.write.clone().unwrap_or(Value::Null)));
+                members.push(Member {
+                    key: key.clone(),
+                    resource_version: None,
+                    applied: o.applied.clone(),
+                });
             }
             Action::Update => {
-                let mut write = o.write.clone().unwrap_or(Value::Null);
-                if let (Some(meta), Some(rv)) = (
-                    write.get_mut("metadata").and_then(Value::as_object_mut),
-                    &o.live_version,
-                ) {
-                    meta.insert("resourceVersion".into(), Value::String(rv.clone()));
-                }
-                let stored = txn.update(write)?;
-                let rv = resource_version(&stored).unwrap_or_default();
-                inventory.insert(key.clone(), (o.applied.clone().unwrap_or(Value::Null), rv));
+                writes.push(Write::Update {
+                    merged: o.write.clone().unwrap_or(Value::Null),
+                    desired: o.applied.clone().unwrap_or(Value::Null),
+                    resource_version: o.live_version.clone(),
+                });
+                members.push(Member {
+                    key: key.clone(),
+                    resource_version: None,
+                    applied: o.applied.clone(),
+                });
             }
-            Action::Unchanged => {
-                inventory.insert(
-                    key.clone(),
-                    (
-                        o.applied.clone().unwrap_or(Value::Null),
-                        o.live_version.clone().unwrap_or_default(),
-                    ),
-                );
-            }
-            Action::Prune => {
-                txn.delete(key)?;
-            }
+            Action::Unchanged => members.push(Member {
+                key: key.clone(),
+                resource_version: Some(o.live_version.clone().unwrap_or_default()),
+                applied: o.applied.clone(),
+            }),
+            Action::Prune => writes.push(Write::Delete {
+                key: key.clone(),
+                resource_version: o.live_version.clone(),
+            }),
         }
     }
     for k in &plan.kept {
-        inventory.insert(k.key.clone(), k.entry.clone());
+        members.push(Member {
+            key: k.key.clone(),
+            resource_version: Some(k.resource_version.clone()),
+            applied: None,
+        });
     }
-    let record = AppRecord {
-        revision: plan.app.revision.clone(),
-        synced_at: Some(crate::cluster::local::now_rfc3339()),
-        objects: inventory,
-    };
-    txn.set_app_record(&plan.app.name, &record.to_json())?;
-    txn.commit()?;
+    cluster.commit(Change {
+        writes,
+        inventory: Some(InventoryUpdate {
+            app: plan.app.name.clone(),
+            revision: plan.app.revision.clone(),
+            synced_at: crate::cluster::local::now_rfc3339(),
+            members,
+        }),
+    })?;
     Ok(SyncReport {
         summary,
         revision: plan.app.revision.clone(),
@@ -573,7 +513,7 @@ pub fn apply(cluster: &mut LocalCluster, plan: &Plan) -> Result<SyncReport, Reco
 
 /// Prepares, plans and (unless `dry_run`) applies: one sync of one app.
 pub fn sync_once(
-    cluster: &mut LocalCluster,
+    cluster: &mut dyn Cluster,
     app: &AppSpec,
     desired: &ResourceSet,
     dry_run: bool,

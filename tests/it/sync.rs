@@ -157,7 +157,11 @@ fn an_error_on_the_900th_object_applies_nothing() {
         .list("", "ConfigMap", None, &Selector::everything())
         .unwrap();
     assert!(cms.is_empty(), "{} objects were applied", cms.len());
-    assert!(c.app_record("big").unwrap().is_none());
+    assert!(
+        kascade::cluster::Cluster::inventory(&c, "big")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
