@@ -116,6 +116,7 @@ pub fn render_app(
     app: &AppConfig,
     ctx: &RenderContext,
 ) -> Result<RenderedApp, AppError> {
+    let started = std::time::Instant::now();
     let stored = stored_generated(cluster, &app.name, &app.namespace)?;
     let (mut set, messages, generated) = match &app.source {
         AppSource::Path(path) => {
@@ -152,6 +153,7 @@ pub fn render_app(
     }
     let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
     let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
+    tracing::debug!(app = %app.name, elapsed = ?started.elapsed(), objects = set.len(), "rendered");
     Ok(RenderedApp {
         spec: AppSpec {
             name: app.name.clone(),

@@ -225,12 +225,8 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let mut out = io::stdout().lock();
     for app in &apps {
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, report) = reconcile::sync_once(
-            cluster.as_mut(),
-            &rendered.spec,
-            &rendered.set,
-            args.dry_run,
-        )?;
+        let (plan, report) =
+            reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, args.dry_run)?;
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -277,8 +273,7 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     let mut plans = Vec::new();
     for app in &apps {
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, _) =
-            reconcile::sync_once(cluster.as_mut(), &rendered.spec, &rendered.set, true)?;
+        let (plan, _) = reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, true)?;
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
