@@ -653,6 +653,9 @@ fn describe(cluster: &dyn Cluster, kind: &KindRef, v: &Value, now: i64) -> Strin
     if let Ok(key) = ResourceKey::of(v)
         && let Some(events) = feed_events(cluster, &key, v)
     {
+        if matches!(doc.lines.last(), Some(Line::Text(_, t)) if !t.is_empty()) {
+            doc.blank();
+        }
         if events.is_empty() {
             doc.field(0, "Events", "<none>");
         } else {

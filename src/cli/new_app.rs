@@ -294,11 +294,11 @@ pub fn exec(args: NewAppArgs) -> anyhow::Result<u8> {
         .collect();
     if !clashes.is_empty() {
         bail!(
-            "cannot create app {name:?} in namespace {namespace:?}: {} exist already: {}; nothing was applied",
+            "cannot create app {name:?} in namespace {namespace:?}: {} already: {}; nothing was applied",
             if clashes.len() == 1 {
-                "1 object".to_string()
+                "1 object exists".to_string()
             } else {
-                format!("{} objects", clashes.len())
+                format!("{} objects exist", clashes.len())
             },
             clashes.join(", ")
         );
