@@ -760,3 +760,61 @@ fn get_watch_prints_a_line_per_change() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn image_stream_tags_come_from_image_stream_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mut c = open(d);
+    let mut txn = c.begin().unwrap();
+    txn.create(json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "default"},
+        "spec": {"tags": [{"name": "latest"}]},
+        "status": {"dockerImageRepository": "registry.local/default/app", "tags": [
+            {"tag": "latest", "items": [{"created": "2024-01-01T00:00:00Z",
+                "dockerImageReference": "registry.local/default/app@sha256:abc", "image": "sha256:abc"}]},
+            {"tag": "v1", "items": [{"created": "2023-01-01T00:00:00Z",
+                "dockerImageReference": "registry.local/default/app@sha256:def", "image": "sha256:def"}]}]}}))
+        .unwrap();
+    txn.commit().unwrap();
+    drop(c);
+    let r = run(d, &["get", "is"]);
+    let row = r.stdout.lines().nth(1).unwrap();
+    assert_eq!(
+        cells(row)[..3],
+        ["app", "registry.local/default/app", "latest,v1"],
+        "{row}"
+    );
+    let r = run(d, &["get", "istag"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(cells(lines[0])[..3], ["NAME", "IMAGE", "REFERENCE"]);
+    assert_eq!(
+        cells(lines[1])[..2],
+        ["app:latest", "registry.local/default/app@sha256:abc"]
+    );
+    assert_eq!(cells(lines[2])[0], "app:v1");
+    let r = run(d, &["describe", "istag", "app:v1"]);
+    assert!(
+        r.stdout
+            .contains("Image Reference:   registry.local/default/app@sha256:def"),
+        "{}",
+        r.stdout
+    );
+    let r = run(d, &["get", "istag", "app:nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("imagestreamtags.image.openshift.io \"app:nope\" not found")
+    );
+}
+
+#[test]
+fn the_commands_have_help_with_examples() {
+    for cmd in ["new-app", "get", "delete", "describe"] {
+        let r = run(&crate::util::root(), &[cmd, "--help"]);
+        assert_eq!(r.code, 0, "{cmd}: {r:?}");
+        assert!(r.stdout.contains("Examples:"), "{cmd}: {}", r.stdout);
+        assert!(r.stdout.contains(&format!("kascade {cmd}")), "{cmd}");
+    }
+}
