@@ -8,6 +8,7 @@ pub mod gvk;
 pub mod hash;
 pub mod key;
 pub mod order;
+pub mod print;
 pub mod yaml;
 
 use std::collections::HashMap;

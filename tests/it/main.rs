@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod diff;
 mod golden;
+mod objects;
 mod props;
 mod render;
 mod sync;
