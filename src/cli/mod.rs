@@ -11,6 +11,7 @@ mod new_app;
 mod objects;
 mod output;
 mod process;
+pub mod progress;
 mod render;
 mod settle;
 mod sync;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 
+use super::progress::Progress;
 use crate::app::{self, RenderContext};
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource, Config};
@@ -285,9 +286,17 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
     for app in &apps {
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        progress.set_message(format!(
+            "app {}: syncing {} objects into {}",
+            app.name,
+            rendered.set.len(),
+            cluster.describe()
+        ));
         let (plan, report) =
             reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, args.dry_run)?;
+        drop(progress);
         if !args.dry_run
             && let AppSource::NewApp(source) = &app.source
         {
@@ -339,8 +348,16 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     let mut differs = false;
     let mut plans = Vec::new();
     for app in &apps {
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        progress.set_message(format!(
+            "app {}: comparing {} objects with {}",
+            app.name,
+            rendered.set.len(),
+            cluster.describe()
+        ));
         let (plan, _) = reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, true)?;
+        drop(progress);
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
