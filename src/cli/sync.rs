@@ -289,10 +289,9 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
         progress.set_message(format!(
-            "app {}: syncing {} objects into {}",
+            "app {}: syncing {} objects",
             app.name,
-            rendered.set.len(),
-            cluster.describe()
+            rendered.set.len()
         ));
         let (plan, report) =
             reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, args.dry_run)?;
@@ -351,10 +350,9 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
         progress.set_message(format!(
-            "app {}: comparing {} objects with {}",
+            "app {}: comparing {} objects",
             app.name,
-            rendered.set.len(),
-            cluster.describe()
+            rendered.set.len()
         ));
         let (plan, _) = reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, true)?;
         drop(progress);
