@@ -215,7 +215,7 @@ pub fn render_app_with_summary(
             message: e.to_string(),
         })?;
     }
-    let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
+    let digest = hash::content_hash_all(set.objects());
     let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
     tracing::debug!(app = %app.name, elapsed = ?started.elapsed(), objects = set.len(), "rendered");
     Ok((
