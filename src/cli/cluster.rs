@@ -30,6 +30,9 @@ pub struct ClusterArgs {
     /// The kubeconfig context (with --cluster kube) [default: the current context].
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// The kubeconfig file (with --cluster kube) [default: $KUBECONFIG, else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     /// Where app inventories and statuses are kept on the cluster (with --cluster kube);
     /// created when missing.
     #[arg(
@@ -69,6 +72,7 @@ impl ClusterArgs {
 fn open_kube(args: &ClusterArgs) -> anyhow::Result<Box<dyn Cluster>> {
     use crate::cluster::kubernetes::{ConnectOptions, KubeCluster};
     let cluster = KubeCluster::connect(&ConnectOptions {
+        kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
         inventory_namespace: Some(args.inventory_namespace.clone()),
     })

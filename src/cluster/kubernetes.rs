@@ -99,6 +99,8 @@ const CRD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// How to reach the cluster.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
+    /// A kubeconfig file to read instead of `KUBECONFIG` or `~/.kube/config`.
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// The kubeconfig context; `None` for the current one.
     pub context: Option<String>,
     /// Where inventories live; `None` for [`DEFAULT_INVENTORY_NAMESPACE`].
@@ -228,23 +230,31 @@ fn check_segment(what: &str, value: &str, key: Option<&ResourceKey>) -> Result<(
 }
 
 impl KubeCluster {
-    /// Connects through kubeconfig (`KUBECONFIG` or `~/.kube/config`), with `options.context`
-    /// or the current context. Nothing is requested from the server yet.
+    /// Connects through kubeconfig (`options.kubeconfig`, else `KUBECONFIG`, else
+    /// `~/.kube/config`), with `options.context` or the current context. Nothing is requested
+    /// from the server yet.
     pub fn connect(options: &ConnectOptions) -> Result<Self, ClusterError> {
-        let kubeconfig = Kubeconfig::read().map_err(|e| {
-            store_error(
-                "kubeconfig",
-                format!(
-                    "cannot read kubeconfig (KUBECONFIG or ~/.kube/config): {}",
-                    chain(&e)
-                ),
-            )
-        })?;
+        let kubeconfig = match &options.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
+                store_error(
+                    "kubeconfig",
+                    format!("cannot read kubeconfig {}: {}", path.display(), chain(&e)),
+                )
+            })?,
+            None => Kubeconfig::read().map_err(|e| {
+                store_error(
+                    "kubeconfig",
+                    format!(
+                        "cannot read kubeconfig (KUBECONFIG or ~/.kube/config): {}",
+                        chain(&e)
+                    ),
+                )
+            })?,
+        };
         Self::from_kubeconfig(kubeconfig, options)
     }
 
-    /// Connects with an already read kubeconfig.
-    pub fn from_kubeconfig(
+    fn from_kubeconfig(
         kubeconfig: Kubeconfig,
         options: &ConnectOptions,
     ) -> Result<Self, ClusterError> {
@@ -1513,13 +1523,9 @@ impl Cluster for KubeCluster {
                             applied.insert(key, rv.unwrap_or_default());
                         }
                     }
-                    Some(Err(e)) => {
-                        // The first failing write (in write order) is the one reported.
-                        if failure.is_none() {
-                            failure = Some(e);
-                        }
-                    }
-                    None => {}
+                    // The first failing write (in write order) is the one reported.
+                    Some(Err(e)) if failure.is_none() => failure = Some(e),
+                    _ => {}
                 }
             }
             if failure.is_some() {
