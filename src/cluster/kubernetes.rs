@@ -60,9 +60,11 @@
 //! applied bodies) is a ConfigMap `kascade-inventory-<app>` and its status a ConfigMap
 //! `kascade-status-<app>`, both in the inventory namespace (`kascade-system` unless
 //! configured), which is created when missing. A ConfigMap holds at most 1 MiB, about 9,000
-//! members. [`Cluster::last_applied`] is `None`: the server's record of the fields kascade
-//! manages does the three-way job, and [`Cluster::dry_run_apply`] asks the server what it
-//! would store (`dryRun=All`), so a diff shows exactly that.
+//! members; no applied bodies are stored. [`Cluster::last_applied`] is read from the server's
+//! own record of what kascade applied (the `kascade` entry of `metadata.managedFields`), so a
+//! field dropped from a manifest is planned as a removal — the removal the server makes when
+//! the next apply no longer declares it. [`Cluster::dry_run_apply`] asks the server what it
+//! would store (`dryRun=All`).
 //!
 //! The change feed ([`Cluster::events_since`]) is not offered: on a real cluster the
 //! platform runs the controllers.
@@ -1012,6 +1014,86 @@ fn keep_trigger_values(desired: &Value, merged: &Value) -> Value {
     }
 }
 
+/// The part of `live` that field manager `kascade` owns by apply, from the `fieldsV1` set
+/// of its `metadata.managedFields` entry; `None` when it owns nothing.
+fn applied_fields(live: &Value) -> Option<Value> {
+    let entry = live
+        .get("metadata")?
+        .get("managedFields")?
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
+                && e.get("operation").and_then(Value::as_str) == Some("Apply")
+        })?;
+    let fields = entry.get("fieldsV1")?.as_object()?;
+    let mut out = project(live, fields);
+    if let Some(map) = out.as_object_mut() {
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = live.get(k) {
+                map.insert(k.into(), v.clone());
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `value` cut down to a `fieldsV1` set: `f:NAME` fields, `k:{…}` list items by key,
+/// `v:VALUE` set items, `i:N` items by index; a set with nothing below it (or only `.`) takes
+/// the whole value. List items keep their order in `value`.
+fn project(value: &Value, fields: &Map<String, Value>) -> Value {
+    let whole = |sub: &Value| sub.as_object().is_none_or(|m| m.keys().all(|k| k == "."));
+    match value {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (fk, sub) in fields {
+                let Some(name) = fk.strip_prefix("f:") else {
+                    continue;
+                };
+                let Some(v) = m.get(name) else {
+                    continue;
+                };
+                let projected = match sub.as_object() {
+                    Some(subfields) if !whole(sub) => project(v, subfields),
+                    _ => v.clone(),
+                };
+                out.insert(name.to_string(), projected);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let mut picked: Vec<Option<Value>> = vec![None; items.len()];
+            for (fk, sub) in fields {
+                let index = if let Some(k) = fk.strip_prefix("k:") {
+                    let Ok(Value::Object(want)) = serde_json::from_str::<Value>(k) else {
+                        continue;
+                    };
+                    items
+                        .iter()
+                        .position(|i| want.iter().all(|(wk, wv)| i.get(wk) == Some(wv)))
+                } else if let Some(v) = fk.strip_prefix("v:") {
+                    let Ok(want) = serde_json::from_str::<Value>(v) else {
+                        continue;
+                    };
+                    items.iter().position(|i| *i == want)
+                } else if let Some(i) = fk.strip_prefix("i:") {
+                    i.parse::<usize>().ok().filter(|i| *i < items.len())
+                } else {
+                    None
+                };
+                if let Some(i) = index {
+                    picked[i] = Some(match sub.as_object() {
+                        Some(subfields) if !whole(sub) => project(&items[i], subfields),
+                        _ => items[i].clone(),
+                    });
+                }
+            }
+            Value::Array(picked.into_iter().flatten().collect())
+        }
+        other => other.clone(),
+    }
+}
+
 fn map_error(server: &str, e: kube::Error, key: Option<&ResourceKey>, what: &str) -> ClusterError {
     let boxed = || key.map(|k| Box::new(k.clone()));
     match e {
@@ -1352,10 +1434,20 @@ impl Cluster for KubeCluster {
         Ok(out)
     }
 
-    /// Always `None`: the server's managed-fields record of what kascade applied does the
-    /// three-way job, and [`Cluster::dry_run_apply`] gives the server's own prediction.
-    fn last_applied(&self, _app: &str, _key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
-        Ok(None)
+    /// What kascade applied last, as the server recorded it: the fields of the live object
+    /// that field manager `kascade` owns by apply (`metadata.managedFields`). Fields kascade
+    /// applied before and no longer declares are thereby planned as removals, which is what
+    /// the server does when the next apply drops them.
+    fn last_applied(&self, _app: &str, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
+        let cached = {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.get(key).cloned()
+        };
+        let live = match cached {
+            Some(l) => Some(l),
+            None => self.get(key)?,
+        };
+        Ok(live.as_ref().and_then(applied_fields))
     }
 
     fn dry_run_apply(&self, desired: &Value) -> Result<Option<Value>, ClusterError> {
@@ -1703,6 +1795,58 @@ mod tests {
             &ns,
         );
         assert_eq!(body["metadata"], json!({"name": "a"}));
+    }
+
+    #[test]
+    fn applied_fields_follow_the_kascade_managed_fields_entry() {
+        let live = json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "web",
+                "labels": {"app": "web", "team": "x"},
+                "managedFields": [
+                    {"manager": "kubectl-edit", "operation": "Update",
+                     "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}},
+                    {"manager": "kascade", "operation": "Apply", "fieldsV1": {
+                        "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                        "f:spec": {
+                            "f:ports": {
+                                "k:{\"port\":443,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}},
+                                "k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}, "f:name": {}},
+                            },
+                            "f:selector": {},
+                            "f:finalizers": {"v:\"a\"": {}},
+                        },
+                    }},
+                ],
+            },
+            "spec": {
+                "clusterIP": "10.0.0.1",
+                "ports": [
+                    {"port": 80, "protocol": "TCP", "name": "http", "targetPort": 8080},
+                    {"port": 443, "protocol": "TCP", "targetPort": 8443},
+                ],
+                "selector": {"app": "web"},
+                "finalizers": ["a", "b"],
+            },
+        });
+        assert_eq!(
+            applied_fields(&live).unwrap(),
+            json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "ports": [{"port": 80, "name": "http"}, {"port": 443}],
+                    "selector": {"app": "web"},
+                    "finalizers": ["a"],
+                },
+            })
+        );
+        let mut other = live.clone();
+        other["metadata"]["managedFields"][1]["operation"] = json!("Update");
+        assert_eq!(applied_fields(&other), None);
     }
 
     #[test]

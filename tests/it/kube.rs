@@ -506,6 +506,46 @@ fn defaults(r: &Res, obj: &mut Value, old: Option<&Value>, uid: u64) {
     }
 }
 
+/// The `fieldsV1` set of an applied object, as a real server records it: `f:` for fields,
+/// `k:{"name":…}` for items of lists keyed by name, other lists atomic. `apiVersion`, `kind`,
+/// `metadata.name` and `metadata.namespace` identify the object and are not recorded.
+fn fields_v1(applied: &Value) -> Value {
+    fn set(v: &Value) -> Value {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                let mut out = serde_json::Map::new();
+                out.insert(".".into(), json!({}));
+                for (k, v) in m {
+                    out.insert(format!("f:{k}"), set(v));
+                }
+                Value::Object(out)
+            }
+            Value::Array(items)
+                if !items.is_empty() && items.iter().all(|i| i["name"].is_string()) =>
+            {
+                let mut out = serde_json::Map::new();
+                for i in items {
+                    let key = json!({"name": i["name"]}).to_string();
+                    out.insert(format!("k:{key}"), set(i));
+                }
+                Value::Object(out)
+            }
+            _ => json!({}),
+        }
+    }
+    let mut top = set(applied);
+    if let Some(m) = top.as_object_mut() {
+        m.remove(".");
+        m.remove("f:apiVersion");
+        m.remove("f:kind");
+        if let Some(Value::Object(meta)) = m.get_mut("f:metadata") {
+            meta.remove("f:name");
+            meta.remove("f:namespace");
+        }
+    }
+    top
+}
+
 fn without_bookkeeping(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -885,6 +925,8 @@ fn apply_locked(
                    "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]}),
         );
     }
+    // What kascade applied, for its managedFields entry.
+    let applied = obj.clone();
     st.uid += 1;
     let uid = st.uid;
     defaults(r, &mut obj, old.as_ref(), uid);
@@ -907,7 +949,7 @@ fn apply_locked(
         meta.insert(
             "managedFields".into(),
             json!([{"manager": MANAGER, "operation": "Apply", "apiVersion": gv,
-                    "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}}]),
+                    "fieldsType": "FieldsV1", "fieldsV1": fields_v1(&applied)}]),
         );
         meta.insert("generation".into(), generation);
     }
@@ -2011,4 +2053,43 @@ fn real_cluster_discovery_knows_the_core_kinds() {
         err.contains("kind NoSuchKind (group kascade-test.invalid) is not served"),
         "{err}"
     );
+}
+
+#[test]
+fn a_field_dropped_from_a_manifest_is_removed_from_the_cluster() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let app = shop(tmp.path());
+    assert_eq!(sync_shop(&fake, tmp.path(), &[]).code, 0);
+    let live = fake.object("", "configmaps", "shop", "settings").unwrap();
+    let fields = &live["metadata"]["managedFields"][0];
+    assert_eq!(fields["manager"], "kascade");
+    assert!(
+        fields["fieldsV1"]["f:data"].get("f:size").is_some(),
+        "{fields}"
+    );
+
+    write(
+        &app,
+        "configmap.yaml",
+        &CONFIGMAP.replace("  size: large\n", ""),
+    );
+    let kubeconfig = fake.kubeconfig(tmp.path(), "fake");
+    let diff = [
+        "diff",
+        "-f",
+        app.to_str().unwrap(),
+        "--cluster",
+        "kube",
+        "-n",
+        "shop",
+    ];
+    let run = kascade_kube(tmp.path(), &kubeconfig, &diff);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("-  size: large"), "{}", run.stdout);
+    let run = sync_shop(&fake, tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let live = fake.object("", "configmaps", "shop", "settings").unwrap();
+    assert_eq!(live["data"], json!({"colour": "blue"}));
+    assert_eq!(kascade_kube(tmp.path(), &kubeconfig, &diff).code, 0);
 }
