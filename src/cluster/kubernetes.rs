@@ -962,12 +962,15 @@ fn apply_body(object: &Value, res: &ApiResource) -> Value {
 const TRIGGER_FIELDS: &[&str] = &["image", "lastTriggeredImage", "lastTriggeredImageID"];
 
 /// `desired` with the trigger-owned fields it sets taken from `merged` (the predicted object,
-/// where those fields keep the value the trigger resolved). Lists of named items are matched
-/// by name, other lists item by item when they have the same length.
+/// where those fields keep the value the trigger resolved), and the triggers' own bookkeeping
+/// (`lastTriggeredImage`, `lastTriggeredImageID`) added where the trigger recorded it: trigger
+/// lists are atomic, so applying one without it would erase it. Lists of named items are
+/// matched by name, other lists item by item when they have the same length.
 fn keep_trigger_values(desired: &Value, merged: &Value) -> Value {
     match (desired, merged) {
-        (Value::Object(d), Value::Object(m)) => Value::Object(
-            d.iter()
+        (Value::Object(d), Value::Object(m)) => {
+            let mut out: Map<String, Value> = d
+                .iter()
                 .map(|(k, dv)| {
                     let v = match m.get(k) {
                         Some(mv @ Value::String(_))
@@ -980,8 +983,17 @@ fn keep_trigger_values(desired: &Value, merged: &Value) -> Value {
                     };
                     (k.clone(), v)
                 })
-                .collect(),
-        ),
+                .collect();
+            for k in ["lastTriggeredImage", "lastTriggeredImageID"] {
+                if let Some(v @ Value::String(text)) = m.get(k)
+                    && !text.is_empty()
+                    && !out.contains_key(k)
+                {
+                    out.insert(k.to_string(), v.clone());
+                }
+            }
+            Value::Object(out)
+        }
         (Value::Array(d), Value::Array(m)) => {
             let named = |items: &[Value]| {
                 items
@@ -1760,6 +1772,13 @@ mod tests {
         );
         // Without a prediction for a field, desired stays.
         assert_eq!(keep_trigger_values(&desired, &json!({})), desired);
+        // Bookkeeping the trigger recorded is carried even when desired does not name it.
+        let bare = json!({"imageChangeParams": {"automatic": true}});
+        let recorded =
+            json!({"imageChangeParams": {"automatic": true, "lastTriggeredImage": "x@sha256:1"}});
+        assert_eq!(keep_trigger_values(&bare, &recorded), recorded);
+        let empty = json!({"imageChangeParams": {"automatic": true, "lastTriggeredImage": ""}});
+        assert_eq!(keep_trigger_values(&bare, &empty), bare);
     }
 
     #[test]

@@ -478,6 +478,25 @@ fn validate(r: &Res, obj: &Value) -> Option<(String, String)> {
 fn defaults(r: &Res, obj: &mut Value, old: Option<&Value>, uid: u64) {
     match r.kind {
         "Deployment" => {
+            // Quantities are stored in canonical form, as a real server stores them.
+            let containers = obj
+                .pointer_mut("/spec/template/spec/containers")
+                .and_then(Value::as_array_mut);
+            for c in containers.into_iter().flatten() {
+                for part in ["limits", "requests"] {
+                    let Some(cpu) = c.pointer_mut(&format!("/resources/{part}/cpu")) else {
+                        continue;
+                    };
+                    let fraction = match &*cpu {
+                        Value::String(s) => s.parse::<f64>().ok(),
+                        Value::Number(n) => n.as_f64(),
+                        _ => None,
+                    };
+                    if let Some(f) = fraction.filter(|f| f.fract() != 0.0) {
+                        *cpu = json!(format!("{}m", (f * 1000.0).round()));
+                    }
+                }
+            }
             let spec = &mut obj["spec"];
             if spec.get("progressDeadlineSeconds").is_none() {
                 spec["progressDeadlineSeconds"] = json!(600);
@@ -503,6 +522,115 @@ fn defaults(r: &Res, obj: &mut Value, old: Option<&Value>, uid: u64) {
             }
         }
         _ => {}
+    }
+}
+
+/// Server-side apply by the one applier of these tests: the stored object keeps the fields
+/// others set; the fields kascade applied before and no longer declares are removed; the
+/// applied body is merged over it (maps by key, lists of named items by name, other lists
+/// replaced).
+fn server_side_apply(old: Option<&Value>, body: &Value) -> Value {
+    let Some(old) = old else {
+        return body.clone();
+    };
+    let previous = old["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|m| m.iter().find(|e| e["manager"] == MANAGER))
+        .map(|e| e["fieldsV1"].clone())
+        .unwrap_or(json!({}));
+    let mut out = old.clone();
+    if let Some(m) = out["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+    }
+    remove_dropped(&mut out, &previous, &fields_v1(body));
+    merge_over(&mut out, body);
+    out
+}
+
+fn matches_key(item: &Value, field_key: &str) -> bool {
+    let Some(k) = field_key.strip_prefix("k:") else {
+        return false;
+    };
+    let want: Value = serde_json::from_str(k).unwrap_or(Value::Null);
+    want.as_object()
+        .is_some_and(|w| w.iter().all(|(wk, wv)| item.get(wk) == Some(wv)))
+}
+
+fn remove_dropped(target: &mut Value, previous: &Value, now: &Value) {
+    let Some(previous) = previous.as_object() else {
+        return;
+    };
+    for (fk, sub) in previous {
+        if fk == "." {
+            continue;
+        }
+        let kept = now.get(fk);
+        match target {
+            Value::Object(m) => {
+                let Some(name) = fk.strip_prefix("f:") else {
+                    continue;
+                };
+                match kept {
+                    None => {
+                        m.remove(name);
+                    }
+                    Some(k) => {
+                        if let Some(child) = m.get_mut(name) {
+                            remove_dropped(child, sub, k);
+                        }
+                    }
+                }
+            }
+            Value::Array(items) => match kept {
+                None => items.retain(|i| !matches_key(i, fk)),
+                Some(k) => {
+                    for i in items.iter_mut().filter(|i| matches_key(i, fk)) {
+                        remove_dropped(i, sub, k);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
+fn merge_over(target: &mut Value, body: &Value) {
+    let named = |items: &[Value]| items.iter().all(|i| i["name"].is_string());
+    match (target, body) {
+        (Value::Object(t), Value::Object(b)) => {
+            for (k, bv) in b {
+                match t.get_mut(k) {
+                    Some(tv)
+                        if tv.is_object() == bv.is_object() && tv.is_array() == bv.is_array() =>
+                    {
+                        merge_over(tv, bv)
+                    }
+                    _ => {
+                        t.insert(k.clone(), bv.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(b)) if named(t) && named(b) && !b.is_empty() => {
+            let mut out = Vec::with_capacity(b.len());
+            for bi in b {
+                let mut item = t
+                    .iter()
+                    .find(|ti| ti["name"] == bi["name"])
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                merge_over(&mut item, bi);
+                out.push(item);
+            }
+            for ti in t.iter() {
+                if !b.iter().any(|bi| bi["name"] == ti["name"]) {
+                    out.push(ti.clone());
+                }
+            }
+            *t = out;
+        }
+        (t, b) => *t = b.clone(),
     }
 }
 
@@ -927,6 +1055,7 @@ fn apply_locked(
     }
     // What kascade applied, for its managedFields entry.
     let applied = obj.clone();
+    obj = server_side_apply(old.as_ref(), &applied);
     st.uid += 1;
     let uid = st.uid;
     defaults(r, &mut obj, old.as_ref(), uid);
@@ -1715,13 +1844,17 @@ spec:
         last["spec"]["template"]["spec"]["containers"][0]["image"],
         resolved
     );
-    // Fields kascade does not declare are not in what it applies: they stay with their
-    // managers.
-    assert!(
-        last["spec"]["triggers"][1]["imageChangeParams"]
-            .get("lastTriggeredImage")
-            .is_none()
+    // The trigger's bookkeeping travels with the (atomic) triggers list.
+    assert_eq!(
+        last["spec"]["triggers"][1]["imageChangeParams"]["lastTriggeredImage"],
+        resolved
     );
+    assert_eq!(
+        stored["spec"]["triggers"][1]["imageChangeParams"]["lastTriggeredImage"],
+        resolved
+    );
+    let run = kascade_kube(tmp.path(), &kubeconfig, &diff);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]
@@ -2092,4 +2225,61 @@ fn a_field_dropped_from_a_manifest_is_removed_from_the_cluster() {
     let live = fake.object("", "configmaps", "shop", "settings").unwrap();
     assert_eq!(live["data"], json!({"colour": "blue"}));
     assert_eq!(kascade_kube(tmp.path(), &kubeconfig, &diff).code, 0);
+}
+
+#[test]
+fn diff_shows_what_the_server_would_store_not_a_local_guess() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let app = shop(tmp.path());
+    let with_cpu = DEPLOYMENT.replace(
+        "        image: quay.io/example/web:1.0\n",
+        "        image: quay.io/example/web:1.0\n        resources:\n          requests:\n            cpu: 0.5\n",
+    );
+    write(&app, "deployment.yaml", &with_cpu);
+    assert_eq!(sync_shop(&fake, tmp.path(), &[]).code, 0);
+    let live = fake.object("apps", "deployments", "shop", "web").unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+        "500m"
+    );
+    // A controller writes status: the resourceVersion moves, the hash fast path no longer
+    // applies, and the comparison must not call `0.5` against `500m` drift.
+    fake.controller_update(("apps", "deployments", "shop", "web"), |o| {
+        o["status"] = json!({"observedGeneration": 1, "replicas": 2});
+    });
+    let kubeconfig = fake.kubeconfig(tmp.path(), "fake");
+    let diff = [
+        "diff",
+        "-f",
+        app.to_str().unwrap(),
+        "--cluster",
+        "kube",
+        "-n",
+        "shop",
+    ];
+    let run = kascade_kube(tmp.path(), &kubeconfig, &diff);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = sync_shop(&fake, tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("configured"), "{}", run.stdout);
+
+    // A real change shows as the server would store it.
+    write(
+        &app,
+        "deployment.yaml",
+        &with_cpu.replace("cpu: 0.5", "cpu: 0.25"),
+    );
+    let run = kascade_kube(tmp.path(), &kubeconfig, &diff);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("-            cpu: 500m"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("+            cpu: 250m"),
+        "{}",
+        run.stdout
+    );
 }
