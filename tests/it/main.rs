@@ -7,6 +7,8 @@ mod cli;
 mod corpus;
 mod diff;
 mod golden;
+#[cfg(feature = "kube")]
+mod kube;
 mod objects;
 mod props;
 mod render;
