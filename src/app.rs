@@ -137,6 +137,15 @@ pub fn render_app(
             parameters,
             parameter_files,
         } => render_template(app, name, parameters, parameter_files, &stored, ctx)?,
+        AppSource::Git(spec) => {
+            return Err(AppError::Template {
+                app: app.name.clone(),
+                message: format!(
+                    "its source {} must be fetched first (app::fetch_source)",
+                    crate::source::redact(&spec.url)
+                ),
+            });
+        }
     };
     if !generated.is_empty() {
         let secret = params_secret(&app.name, &app.namespace, &generated);
@@ -225,6 +234,24 @@ fn render_template(
         .map(|m| vec![(source_name, m)])
         .unwrap_or_default();
     Ok((set, messages, generated))
+}
+
+/// Fetches the repository of an app whose source is [`AppSource::Git`] and returns the app
+/// rendering the snapshot's directory instead, with the snapshot (whose `revision` is the one
+/// to record: set it on [`RenderedApp::spec`]). Other apps come back unchanged, with `None`.
+/// Blocking (git); async callers use `spawn_blocking`.
+pub fn fetch_source(
+    state_dir: &std::path::Path,
+    app: &AppConfig,
+    auth: &crate::source::Auth,
+) -> Result<(AppConfig, Option<crate::source::Snapshot>), crate::source::SourceError> {
+    let AppSource::Git(spec) = &app.source else {
+        return Ok((app.clone(), None));
+    };
+    let snapshot = crate::source::fetch(state_dir, spec, auth)?;
+    let mut resolved = app.clone();
+    resolved.source = AppSource::Path(snapshot.root.clone());
+    Ok((resolved, Some(snapshot)))
 }
 
 /// An app for `-f PATH` or `--template NAME` on the command line.
