@@ -783,21 +783,37 @@ impl<'r> Exporter<'r> {
     }
 
     /// Resolves every symlink written: one that leads out through other symlinks (`a -> b/..`
-    /// with `b -> .`) is refused too. Dangling links are left, they cannot reach anything.
+    /// with `b -> .`) is refused too, dangling or not.
     fn check_links(&self, root: &Path) -> Result<(), SourceError> {
         if self.links.is_empty() {
             return Ok(());
         }
         let real_root = root.canonicalize().map_err(|e| Self::io(root, e))?;
         for (path, disk) in &self.links {
-            if let Ok(real) = disk.canonicalize()
-                && !real.starts_with(&real_root)
-            {
+            if !resolves_inside(disk, &real_root) {
                 return Err(self.unsafe_tree(path, "symlink resolves to a path outside the tree"));
             }
         }
         Ok(())
     }
+}
+
+/// Whether the symlink at `link` leads inside `real_root`. A dangling link is judged by the
+/// longest part of its target that exists.
+fn resolves_inside(link: &Path, real_root: &Path) -> bool {
+    if let Ok(real) = link.canonicalize() {
+        return real.starts_with(real_root);
+    }
+    let (Ok(target), Some(dir)) = (fs::read_link(link), link.parent()) else {
+        return false;
+    };
+    let mut p = dir.join(target);
+    while p.pop() {
+        if let Ok(real) = p.canonicalize() {
+            return real.starts_with(real_root);
+        }
+    }
+    false
 }
 
 /// Whether a symlink in directory `dir` (relative to the exported root) with `target` stays

@@ -16,6 +16,7 @@ use crate::util::{assert_error, kascade_in};
 const BLOB: i32 = 0o100644;
 const EXEC: i32 = 0o100755;
 const LINK: i32 = 0o120000;
+const NS_WEB: &[u8] = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n";
 
 /// A bare repository standing in for the remote.
 struct Remote {
@@ -51,8 +52,10 @@ impl Remote {
         )
     }
 
+    /// Writes tree objects straight into the object database (not through libgit2's tree
+    /// builder), so trees git itself would refuse (`.git` entries) can be made too.
     fn subtree(&self, files: &[(String, i32, Vec<u8>)]) -> Oid {
-        let mut builder = self.repo.treebuilder(None).unwrap();
+        let mut entries: Vec<(String, i32, Oid)> = Vec::new();
         let mut dirs: std::collections::BTreeMap<String, Vec<(String, i32, Vec<u8>)>> =
             Default::default();
         for (path, mode, content) in files {
@@ -68,15 +71,32 @@ impl Remote {
                     } else {
                         self.repo.blob(content).unwrap()
                     };
-                    builder.insert(path, oid, *mode).unwrap();
+                    entries.push((path.clone(), *mode, oid));
                 }
             }
         }
-        for (dir, entries) in dirs {
-            let oid = self.subtree(&entries);
-            builder.insert(&dir, oid, 0o040000).unwrap();
+        for (dir, sub) in dirs {
+            let oid = self.subtree(&sub);
+            entries.push((dir, 0o040000, oid));
         }
-        builder.write().unwrap()
+        // git's order: names compared as bytes, a directory as if it ended with '/'.
+        entries.sort_by_key(|(name, mode, _)| {
+            let mut k = name.as_bytes().to_vec();
+            if *mode == 0o040000 {
+                k.push(b'/');
+            }
+            k
+        });
+        let mut raw = Vec::new();
+        for (name, mode, oid) in entries {
+            raw.extend_from_slice(format!("{mode:o} {name}\0").as_bytes());
+            raw.extend_from_slice(oid.as_bytes());
+        }
+        self.repo
+            .odb()
+            .unwrap()
+            .write(ObjectType::Tree, &raw)
+            .unwrap()
     }
 
     /// Commits `files` on `branch` (a full ref) with `parents`; returns the commit.
@@ -547,7 +567,13 @@ fn sync_repo_end_to_end_prints_revision_moves() {
     let remote = Remote::new();
     let tmp = tempfile::tempdir().unwrap();
     let url = remote.url();
-    let c1 = remote.commit("add web", &[("manifests/web.yaml", BLOB, &cm("web", "one"))]);
+    let c1 = remote.commit(
+        "add web",
+        &[
+            ("manifests/ns.yaml", BLOB, NS_WEB),
+            ("manifests/web.yaml", BLOB, &cm("web", "one")),
+        ],
+    );
     let args = [
         "sync", "--repo", &url, "--path", "manifests", "--app", "web", "-n", "web",
     ];
@@ -562,7 +588,10 @@ fn sync_repo_end_to_end_prints_revision_moves() {
     assert!(run.stdout.contains("configmap/web created"), "{}", run.stdout);
     let c2 = remote.commit(
         "web: value two",
-        &[("manifests/web.yaml", BLOB, &cm("web", "two"))],
+        &[
+            ("manifests/ns.yaml", BLOB, NS_WEB),
+            ("manifests/web.yaml", BLOB, &cm("web", "two")),
+        ],
     );
     let diff = kascade_in(
         tmp.path(),
@@ -605,7 +634,10 @@ fn sync_repo_end_to_end_prints_revision_moves() {
         "refs/heads/main",
         &[c1],
         "rewrite",
-        &[("manifests/web.yaml", BLOB, &cm("web", "three"))],
+        &[
+            ("manifests/ns.yaml", BLOB, NS_WEB),
+            ("manifests/web.yaml", BLOB, &cm("web", "three")),
+        ],
     );
     let run = kascade_in(tmp.path(), &args, None);
     assert_error(&run, "force-pushed");
@@ -649,6 +681,7 @@ fn kascade_yaml_in_the_repo_and_apps_with_a_source() {
         "deploy repo",
         &[
             ("kascade.yaml", BLOB, config),
+            ("apps/web/ns.yaml", BLOB, NS_WEB),
             ("apps/web/cm.yaml", BLOB, &cm("web", "one")),
         ],
     );
@@ -663,7 +696,13 @@ fn kascade_yaml_in_the_repo_and_apps_with_a_source() {
 
     // A local kascade.yaml whose app renders a directory of another repository.
     let other = Remote::new();
-    let c2 = other.commit("db", &[("deploy/db/cm.yaml", BLOB, &cm("db", "x"))]);
+    let c2 = other.commit(
+        "db",
+        &[
+            ("deploy/db/ns.yaml", BLOB, b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n"),
+            ("deploy/db/cm.yaml", BLOB, &cm("db", "x")),
+        ],
+    );
     let local = tmp.path().join("kascade.yaml");
     std::fs::write(
         &local,
