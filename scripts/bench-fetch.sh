@@ -83,9 +83,10 @@ gen_us=$((t1 - t0))
 count=$(git --git-dir="$remote" rev-list --count main)
 ((count == commits)) || die "expected $commits commits, found $count"
 
-kdiff() { # kdiff STATE: prints the revision line; exit code 0 or 1 (differences) is success
-    local rc=0
-    "$kascade" diff --repo "$url" --path app --app a -n a --state "$1" >"$tmp/out" 2>"$tmp/err" || rc=$?
+kdiff() { # kdiff STATE [ENV=VALUE...]: output in $tmp/out; exit 0 or 1 (differences) is success
+    local rc=0 state=$1
+    shift
+    env "$@" "$kascade" diff --repo "$url" --path app --app a -n a --state "$state" >"$tmp/out" 2>"$tmp/err" || rc=$?
     ((rc <= 1)) || { cat "$tmp/err" >&2; die "kascade diff failed ($rc)"; }
 }
 
@@ -113,12 +114,26 @@ new
 EOF
 new=$(git --git-dir="$remote" rev-parse main)
 
-k_best=0 g_best=0 k_noop_best=0 g_noop_best=0
+# The same runs without OpenSSL's CA bundle: libgit2 initialises OpenSSL and parses the
+# system CA bundle when the process first uses git, https or not. A long-running process pays
+# that once; a one-shot command pays it every time. SSL_CERT_FILE=/dev/null removes it (only
+# for these measurements; it would break https).
+nocerts=(SSL_CERT_FILE=/dev/null SSL_CERT_DIR=/nonexistent)
+
+k_best=0 g_best=0 k_noop_best=0 g_noop_best=0 kn_best=0 kn_noop_best=0
 for ((i = 0; i < runs; i++)); do
-    rm -rf "$tmp/state" "$tmp/clone"
+    rm -rf "$tmp/state" "$tmp/clone" "$tmp/state-nc"
     cp -a "$tmp/state0" "$tmp/state"
+    cp -a "$tmp/state0" "$tmp/state-nc"
     cp -a "$tmp/clone0" "$tmp/clone"
     sync
+    # git first, kascade second: the first command after the copies pays for any writeback.
+    t0=$(now_us)
+    git --git-dir="$tmp/clone" fetch -q origin +refs/heads/main:refs/heads/main
+    t1=$(now_us)
+    us=$((t1 - t0))
+    [[ $(git --git-dir="$tmp/clone" rev-parse main) == "$new" ]] || die "git fetch did not bring $new"
+    if ((g_best == 0 || us < g_best)); then g_best=$us; fi
     t0=$(now_us)
     kdiff "$tmp/state"
     t1=$(now_us)
@@ -127,11 +142,17 @@ for ((i = 0; i < runs; i++)); do
     if ((k_best == 0 || us < k_best)); then k_best=$us; fi
 
     t0=$(now_us)
-    git --git-dir="$tmp/clone" fetch -q origin +refs/heads/main:refs/heads/main
+    kdiff "$tmp/state-nc" "${nocerts[@]}"
     t1=$(now_us)
     us=$((t1 - t0))
-    [[ $(git --git-dir="$tmp/clone" rev-parse main) == "$new" ]] || die "git fetch did not bring $new"
-    if ((g_best == 0 || us < g_best)); then g_best=$us; fi
+    grep -q "revision $new" "$tmp/out" || die "kascade did not fetch $new: $(cat "$tmp/out")"
+    if ((kn_best == 0 || us < kn_best)); then kn_best=$us; fi
+    t0=$(now_us)
+    kdiff "$tmp/state-nc" "${nocerts[@]}"
+    t1=$(now_us)
+    us=$((t1 - t0))
+    if ((kn_noop_best == 0 || us < kn_noop_best)); then kn_noop_best=$us; fi
+
 
     # Nothing new: the same commands again.
     t0=$(now_us)
@@ -155,9 +176,13 @@ echo "|---|---:|---:|"
 echo "| first fetch (kascade: full fetch + snapshot + diff; git: clone --bare) | $(ms "$k_clone_us") | $(ms "$g_clone_us") |"
 echo "| one new commit (best of $runs) | $(ms "$k_best") | $(ms "$g_best") |"
 echo "| nothing new (best of $runs) | $(ms "$k_noop_best") | $(ms "$g_noop_best") |"
+echo "| one new commit, without the CA bundle load | $(ms "$kn_best") | $(ms "$g_best") |"
+echo "| nothing new, without the CA bundle load | $(ms "$kn_noop_best") | $(ms "$g_noop_best") |"
 echo
 echo "kascade: \`kascade diff --repo $url --path app --app a -n a --state DIR\`"
 echo "git:     \`git --git-dir CLONE fetch -q origin +refs/heads/main:refs/heads/main\`"
 verdict=$( ((k_best <= g_best)) && echo met || echo "NOT met")
 echo
 echo "Target: incremental fetch of one new commit no slower than git fetch: $(ms "$k_best") vs $(ms "$g_best"), $verdict"
+verdict=$( ((kn_best <= g_best)) && echo met || echo "NOT met")
+echo "Without the one-time CA bundle load (a long-running process): $(ms "$kn_best") vs $(ms "$g_best"), $verdict"

@@ -32,8 +32,8 @@ use serde_json::Value;
 
 use crate::paths::PathError;
 use crate::reconcile::Policy;
-use crate::source::{self, SourceSpec, Transport};
 use crate::resource::yaml;
+use crate::source::{self, SourceSpec, Transport};
 
 /// The largest `kascade.yaml` read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -161,8 +161,7 @@ fn git_source(
         }
     };
     let repo = string("repo")?.ok_or_else(|| invalid("source.repo", "required".into()))?;
-    let classified =
-        source::classify(&repo).map_err(|e| invalid("source.repo", e.to_string()))?;
+    let classified = source::classify(&repo).map_err(|e| invalid("source.repo", e.to_string()))?;
     let url = if classified.transport == Transport::Local
         && !repo.starts_with("file://")
         && Path::new(&repo).is_relative()

@@ -228,12 +228,7 @@ fn apps(t: &Target) -> anyhow::Result<(Vec<Planned>, RenderContext)> {
 
 /// Fetches an app's `source`. A kascade.yaml that itself came from Git may not name local
 /// repositories (they would read the files of the machine kascade runs on).
-fn resolve_git(
-    t: &Target,
-    app: AppConfig,
-    auth: &Auth,
-    from_git: bool,
-) -> anyhow::Result<Planned> {
+fn resolve_git(t: &Target, app: AppConfig, auth: &Auth, from_git: bool) -> anyhow::Result<Planned> {
     if let AppSource::Git(spec) = &app.source
         && from_git
         && source::classify(&spec.url)?.transport == Transport::Local

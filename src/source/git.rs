@@ -210,7 +210,10 @@ fn lock_cache(path: &Path, url: &str) -> Result<CacheLock, SourceError> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            tracing::info!(url, "waiting for another kascade fetching the same repository");
+            tracing::info!(
+                url,
+                "waiting for another kascade fetching the same repository"
+            );
             file.lock().map_err(state)?;
         }
         Err(TryLockError::Error(e)) => return Err(state(e)),
@@ -295,7 +298,9 @@ pub(crate) fn fetch(
     };
 
     // List the remote's refs and resolve ours.
-    let mut remote = repo.remote_anonymous(&location).map_err(|e| fetch_err(&e))?;
+    let mut remote = repo
+        .remote_anonymous(&location)
+        .map_err(|e| fetch_err(&e))?;
     let (heads, default_branch) = {
         let conn = remote
             .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
@@ -312,7 +317,13 @@ pub(crate) fn fetch(
             .and_then(|b| b.as_str().ok().map(str::to_string));
         (heads, default)
     };
-    let target = resolve(&repo, &url, spec.reference.as_deref(), &heads, default_branch)?;
+    let target = resolve(
+        &repo,
+        &url,
+        spec.reference.as_deref(),
+        &heads,
+        default_branch,
+    )?;
 
     let shallow_ok = repo_url.transport != Transport::Local;
     let mut fetched_objects = 0;
@@ -350,7 +361,9 @@ pub(crate) fn fetch(
                     if previous.is_none() && shallow_ok {
                         match download(&refspec, 1) {
                             Ok(()) => {}
-                            Err(SourceError::Fetch { reason, .. }) if reason.contains("shallow") => {
+                            Err(SourceError::Fetch { reason, .. })
+                                if reason.contains("shallow") =>
+                            {
                                 tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
                                 download(&refspec, 0)?;
                             }
@@ -471,7 +484,9 @@ fn resolve(
                         .iter()
                         .filter(|(n, o)| *o == head && n.starts_with("refs/heads/"))
                         .map(|(n, _)| n.clone())
-                        .min_by_key(|n| (n != "refs/heads/main", n != "refs/heads/master", n.clone()))
+                        .min_by_key(|n| {
+                            (n != "refs/heads/main", n != "refs/heads/master", n.clone())
+                        })
                 });
             let Some(branch) = branch else {
                 return Err(SourceError::RefNotFound {
@@ -572,7 +587,7 @@ fn prune_snapshots(dir: &Path, keep: &str) {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         snaps.push((mtime, e.path()));
     }
-    snaps.sort_by(|a, b| b.0.cmp(&a.0));
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (_, path) in snaps.into_iter().skip(KEEP_SNAPSHOTS.saturating_sub(1)) {
         if let Err(e) = fs::remove_dir_all(&path) {
             tracing::warn!(snapshot = %path.display(), error = %e, "failed to remove an old snapshot");
@@ -702,7 +717,10 @@ impl<'r> Exporter<'r> {
         depth: usize,
     ) -> Result<(), SourceError> {
         if depth >= MAX_DEPTH {
-            return Err(self.too_large(prefix, format!("directories nested deeper than {MAX_DEPTH}")));
+            return Err(self.too_large(
+                prefix,
+                format!("directories nested deeper than {MAX_DEPTH}"),
+            ));
         }
         for entry in tree.iter() {
             let raw = entry.name_bytes();
@@ -712,7 +730,12 @@ impl<'r> Exporter<'r> {
             } else {
                 format!("{prefix}/{shown}")
             };
-            if raw.is_empty() || raw == b"." || raw == b".." || raw.contains(&b'/') || raw.contains(&0) {
+            if raw.is_empty()
+                || raw == b"."
+                || raw == b".."
+                || raw.contains(&b'/')
+                || raw.contains(&0)
+            {
                 return Err(self.unsafe_tree(&path, "not a valid file name"));
             }
             if raw.eq_ignore_ascii_case(b".git") {
@@ -720,9 +743,15 @@ impl<'r> Exporter<'r> {
             }
             self.entries += 1;
             if self.entries > MAX_FILES {
-                return Err(self.too_large(&path, format!("more than {MAX_FILES} files and directories")));
+                return Err(self.too_large(
+                    &path,
+                    format!("more than {MAX_FILES} files and directories"),
+                ));
             }
-            let dest = dir.join(file_name(raw).ok_or_else(|| self.unsafe_tree(&path, "not a valid UTF-8 file name"))?);
+            let dest = dir.join(
+                file_name(raw)
+                    .ok_or_else(|| self.unsafe_tree(&path, "not a valid UTF-8 file name"))?,
+            );
             match (entry.kind(), entry.filemode()) {
                 (Some(ObjectType::Tree), _) => {
                     let sub = self
@@ -732,7 +761,9 @@ impl<'r> Exporter<'r> {
                     fs::create_dir(&dest).map_err(|e| Self::io(&dest, e))?;
                     self.tree(&sub, &dest, &path, depth + 1)?;
                 }
-                (Some(ObjectType::Blob), 0o120000) => self.symlink(entry.id(), &dest, &path, prefix)?,
+                (Some(ObjectType::Blob), 0o120000) => {
+                    self.symlink(entry.id(), &dest, &path, prefix)?
+                }
                 (Some(ObjectType::Blob), mode) => self.blob(entry.id(), mode, &dest, &path)?,
                 (Some(ObjectType::Commit), _) => {
                     return Err(self.unsafe_tree(&path, "submodules are not supported"));
@@ -748,7 +779,10 @@ impl<'r> Exporter<'r> {
         let (size, _) = odb.read_header(id).map_err(|e| self.git(path, &e))?;
         let size = size as u64;
         if size > MAX_BLOB_BYTES {
-            return Err(self.too_large(path, format!("a file of {size} bytes; the limit is {MAX_BLOB_BYTES}")));
+            return Err(self.too_large(
+                path,
+                format!("a file of {size} bytes; the limit is {MAX_BLOB_BYTES}"),
+            ));
         }
         self.bytes += size;
         if self.bytes > MAX_TOTAL_BYTES {
@@ -819,7 +853,11 @@ fn resolves_inside(link: &Path, real_root: &Path) -> bool {
 /// Whether a symlink in directory `dir` (relative to the exported root) with `target` stays
 /// inside the root after lexical normalisation.
 fn stays_inside(dir: &str, target: &str) -> bool {
-    if target.is_empty() || target.starts_with('/') || target.starts_with('\\') || target.contains('\0') {
+    if target.is_empty()
+        || target.starts_with('/')
+        || target.starts_with('\\')
+        || target.contains('\0')
+    {
         return false;
     }
     let mut depth: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
@@ -856,7 +894,11 @@ fn file_name(raw: &[u8]) -> Option<&std::ffi::OsStr> {
 #[cfg(unix)]
 fn set_read_only(f: &File, executable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    f.set_permissions(fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 }))
+    f.set_permissions(fs::Permissions::from_mode(if executable {
+        0o555
+    } else {
+        0o444
+    }))
 }
 
 #[cfg(not(unix))]
@@ -915,7 +957,10 @@ pub(crate) fn is_ancestor(
         .map(Some)
         .map_err(|e| SourceError::Cache {
             url: redact(url),
-            reason: format!("cannot compare {ancestor} and {descendant}: {}", e.message()),
+            reason: format!(
+                "cannot compare {ancestor} and {descendant}: {}",
+                e.message()
+            ),
         })
 }
 

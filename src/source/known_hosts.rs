@@ -24,7 +24,12 @@ pub(crate) enum Verdict {
 
 /// Checks the raw host `key` (the ssh wire-format blob) of `host` (and `port`, when not 22)
 /// against the known_hosts file at `path`.
-pub(crate) fn check(path: &Path, host: &str, port: Option<u16>, key: &[u8]) -> Result<Verdict, String> {
+pub(crate) fn check(
+    path: &Path,
+    host: &str,
+    port: Option<u16>,
+    key: &[u8],
+) -> Result<Verdict, String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("cannot read known_hosts file {}: {e}", path.display()))?;
     if meta.len() > MAX_KNOWN_HOSTS_BYTES {
@@ -166,7 +171,13 @@ fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
 
 /// SHA-1 (FIPS 180-4).
 fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let mut msg = data.to_vec();
     let bit_len = (data.len() as u64).wrapping_mul(8);
     msg.push(0x80);
@@ -224,8 +235,14 @@ mod tests {
 
     #[test]
     fn sha1_vectors() {
-        assert_eq!(hex::encode(sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
-        assert_eq!(hex::encode(sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex::encode(sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            hex::encode(sha1(b"")),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
         assert_eq!(
             hex::encode(sha1(&[b'a'; 1000])),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"
@@ -241,21 +258,54 @@ mod tests {
     fn plain_and_hashed_entries() {
         let key = base64::decode(KEY).unwrap();
         let plain = format!("# comment\ngit.example.com,other ssh-ed25519 {KEY}\n");
-        assert_eq!(check_text(&plain, "git.example.com", None, &key), Verdict::Trusted);
-        assert_eq!(check_text(&plain, "GIT.example.com", Some(22), &key), Verdict::Trusted);
-        assert_eq!(check_text(&plain, "evil.example.com", None, &key), Verdict::Unknown);
-        assert_eq!(check_text(HASHED, "git.example.com", None, &key), Verdict::Trusted);
-        assert_eq!(check_text(HASHED, "git.example.com", Some(2222), &key), Verdict::Trusted);
-        assert_eq!(check_text(HASHED, "git.example.org", None, &key), Verdict::Unknown);
+        assert_eq!(
+            check_text(&plain, "git.example.com", None, &key),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check_text(&plain, "GIT.example.com", Some(22), &key),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check_text(&plain, "evil.example.com", None, &key),
+            Verdict::Unknown
+        );
+        assert_eq!(
+            check_text(HASHED, "git.example.com", None, &key),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check_text(HASHED, "git.example.com", Some(2222), &key),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check_text(HASHED, "git.example.org", None, &key),
+            Verdict::Unknown
+        );
         let mut other = key.clone();
         let last = other.len() - 1;
         other[last] ^= 1;
-        assert_eq!(check_text(&plain, "git.example.com", None, &other), Verdict::Mismatch);
-        assert_eq!(check_text(HASHED, "git.example.com", None, &other), Verdict::Mismatch);
+        assert_eq!(
+            check_text(&plain, "git.example.com", None, &other),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            check_text(HASHED, "git.example.com", None, &other),
+            Verdict::Mismatch
+        );
         let wild = format!("*.example.com,!bad.example.com ssh-ed25519 {KEY}\n");
-        assert_eq!(check_text(&wild, "git.example.com", None, &key), Verdict::Trusted);
-        assert_eq!(check_text(&wild, "bad.example.com", None, &key), Verdict::Unknown);
+        assert_eq!(
+            check_text(&wild, "git.example.com", None, &key),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check_text(&wild, "bad.example.com", None, &key),
+            Verdict::Unknown
+        );
         let revoked = format!("{plain}@revoked * ssh-ed25519 {KEY}\n");
-        assert_eq!(check_text(&revoked, "git.example.com", None, &key), Verdict::Revoked);
+        assert_eq!(
+            check_text(&revoked, "git.example.com", None, &key),
+            Verdict::Revoked
+        );
     }
 }

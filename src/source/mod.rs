@@ -133,7 +133,9 @@ impl Auth {
         };
         let (raw, origin) = match (&self.token_env, &self.token_file) {
             (Some(_), Some(_)) => {
-                return Err(fail("give a token variable or a token file, not both".into()));
+                return Err(fail(
+                    "give a token variable or a token file, not both".into(),
+                ));
             }
             (None, None) => return Ok(None),
             (Some(name), None) => {
@@ -352,11 +354,7 @@ pub fn redact(url: &str) -> String {
     match authority.rfind('@') {
         Some(at) if authority[..at].contains(':') => {
             let user = &authority[..authority[..at].find(':').unwrap_or(at)];
-            format!(
-                "{}{user}:***{}",
-                &url[..scheme_end + 3],
-                &rest[at..]
-            )
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &rest[at..])
         }
         _ => url.to_string(),
     }
@@ -400,7 +398,10 @@ pub fn classify(url: &str) -> Result<RepoUrl, SourceError> {
         }
     }
     if url.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(unsupported(url, "the url contains spaces or control characters"));
+        return Err(unsupported(
+            url,
+            "the url contains spaces or control characters",
+        ));
     }
     if url.starts_with('-') {
         return Err(unsupported(url, "a url may not start with '-'"));
@@ -423,9 +424,7 @@ pub fn classify(url: &str) -> Result<RepoUrl, SourceError> {
             ));
         }
         let host = if hostport.starts_with('[') {
-            hostport
-                .find(']')
-                .map_or(hostport, |end| &hostport[..=end])
+            hostport.find(']').map_or(hostport, |end| &hostport[..=end])
         } else {
             hostport.split(':').next().unwrap_or(hostport)
         };
@@ -569,9 +568,7 @@ pub fn clean_path(path: Option<&str>) -> Result<Option<String>, SourceError> {
     for c in Path::new(p).components() {
         match c {
             Component::Normal(part) => {
-                let s = part
-                    .to_str()
-                    .ok_or_else(|| bad("not valid UTF-8"))?;
+                let s = part.to_str().ok_or_else(|| bad("not valid UTF-8"))?;
                 if s.eq_ignore_ascii_case(".git") {
                     return Err(bad("paths inside .git are not part of the tree"));
                 }
@@ -579,7 +576,9 @@ pub fn clean_path(path: Option<&str>) -> Result<Option<String>, SourceError> {
             }
             Component::CurDir => {}
             Component::ParentDir => {
-                return Err(bad("'..' leaves the repository; paths are relative to its root"));
+                return Err(bad(
+                    "'..' leaves the repository; paths are relative to its root",
+                ));
             }
             Component::RootDir | Component::Prefix(_) => {
                 return Err(bad("absolute; paths are relative to the repository root"));
@@ -602,8 +601,8 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 /// repository named from two directories shares one cache.
 pub(crate) fn cache_key(url: &str, repo: &RepoUrl) -> String {
     if repo.transport == Transport::Local {
-        let abs = std::path::absolute(&repo.location)
-            .unwrap_or_else(|_| PathBuf::from(&repo.location));
+        let abs =
+            std::path::absolute(&repo.location).unwrap_or_else(|_| PathBuf::from(&repo.location));
         let canon = abs.canonicalize().unwrap_or(abs);
         return format!("file://{}", canon.display());
     }
@@ -670,8 +669,7 @@ pub fn check_fast_forward(
     let Some(old) = last_synced else {
         return Ok(());
     };
-    if !snapshot.is_branch() || old == snapshot.revision || old.len() != 40 || !is_hex_sha(old)
-    {
+    if !snapshot.is_branch() || old == snapshot.revision || old.len() != 40 || !is_hex_sha(old) {
         return Ok(());
     }
     match is_ancestor(state_dir, &snapshot.url, old, &snapshot.revision)? {
@@ -694,7 +692,10 @@ mod tests {
         let t = |u: &str| classify(u).map(|r| r.transport);
         assert_eq!(t("https://github.com/a/b.git").unwrap(), Transport::Https);
         assert_eq!(t("HTTPS://github.com/a/b").unwrap(), Transport::Https);
-        assert_eq!(t("http://127.0.0.1:8080/r.git").unwrap(), Transport::HttpLocal);
+        assert_eq!(
+            t("http://127.0.0.1:8080/r.git").unwrap(),
+            Transport::HttpLocal
+        );
         assert_eq!(t("http://localhost/r.git").unwrap(), Transport::HttpLocal);
         assert_eq!(t("http://[::1]:9/r").unwrap(), Transport::HttpLocal);
         assert_eq!(t("ssh://git@github.com/a/b.git").unwrap(), Transport::Ssh);
@@ -753,7 +754,10 @@ mod tests {
         assert!(is_hex_sha("0123abc"));
         assert!(!is_hex_sha("0123ab"));
         assert!(!is_hex_sha("main"));
-        assert_eq!(clean_path(Some("./apps//web/")).unwrap().as_deref(), Some("apps/web"));
+        assert_eq!(
+            clean_path(Some("./apps//web/")).unwrap().as_deref(),
+            Some("apps/web")
+        );
         assert_eq!(clean_path(Some(".")).unwrap(), None);
         assert_eq!(clean_path(None).unwrap(), None);
         for (bad, needle) in [
@@ -782,13 +786,22 @@ mod tests {
         assert!(!format!("{auth:?}").contains("tok-123"));
         std::fs::write(&file, "\n").unwrap();
         let e = auth.token("https://h/r").unwrap_err().to_string();
-        assert!(e.contains("empty") && e.contains(&file.display().to_string()), "{e}");
+        assert!(
+            e.contains("empty") && e.contains(&file.display().to_string()),
+            "{e}"
+        );
         let missing = Auth {
             token_env: Some("KASCADE_TEST_TOKEN_THAT_IS_NOT_SET".into()),
             ..Auth::default()
         };
         let e = missing.token("https://h/r").unwrap_err().to_string();
         assert!(e.contains("KASCADE_TEST_TOKEN_THAT_IS_NOT_SET"), "{e}");
-        assert_eq!(Auth::default().token("https://h/r").unwrap().map(|t| t.origin().to_string()), None);
+        assert_eq!(
+            Auth::default()
+                .token("https://h/r")
+                .unwrap()
+                .map(|t| t.origin().to_string()),
+            None
+        );
     }
 }

@@ -16,6 +16,9 @@ use crate::util::{assert_error, kascade_in};
 const BLOB: i32 = 0o100644;
 const EXEC: i32 = 0o100755;
 const LINK: i32 = 0o120000;
+/// A file of a commit: path, mode, content.
+type Entry<'a> = (&'a str, i32, &'a [u8]);
+
 const NS_WEB: &[u8] = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n";
 
 /// A bare repository standing in for the remote.
@@ -108,8 +111,12 @@ impl Remote {
         files: &[(&str, i32, &[u8])],
     ) -> Oid {
         let tree = self.repo.find_tree(self.tree(files)).unwrap();
-        let sig = Signature::new("Test", "test@example.com", &git2::Time::new(1_700_000_000, 0))
-            .unwrap();
+        let sig = Signature::new(
+            "Test",
+            "test@example.com",
+            &git2::Time::new(1_700_000_000, 0),
+        )
+        .unwrap();
         let parents: Vec<git2::Commit<'_>> = parents
             .iter()
             .map(|p| self.repo.find_commit(*p).unwrap())
@@ -126,12 +133,7 @@ impl Remote {
     /// Commits on top of `branch`'s current commit (or as a root commit).
     fn commit(&self, message: &str, files: &[(&str, i32, &[u8])]) -> Oid {
         let parent = self.repo.refname_to_id("refs/heads/main").ok();
-        self.commit_on(
-            "refs/heads/main",
-            parent.as_slice(),
-            message,
-            files,
-        )
+        self.commit_on("refs/heads/main", parent.as_slice(), message, files)
     }
 
     fn object_count(&self) -> usize {
@@ -281,7 +283,11 @@ fn path_exports_only_that_directory() {
             ("apps/db/cm.yaml", BLOB, &cm("db", "x")),
         ],
     );
-    let snap = fetch(state.path(), &spec(&remote.url(), Some("main"), Some("apps/web"))).unwrap();
+    let snap = fetch(
+        state.path(),
+        &spec(&remote.url(), Some("main"), Some("apps/web")),
+    )
+    .unwrap();
     assert!(snap.root.ends_with("apps/web"), "{}", snap.root.display());
     assert_eq!(std::fs::read(snap.root.join("cm.yaml")).unwrap(), web);
     assert!(!snap.root.join("../db").exists());
@@ -302,10 +308,19 @@ fn tags_and_shas_as_refs() {
     let remote = Remote::new();
     let state = tempfile::tempdir().unwrap();
     let c1 = remote.commit("v1", &[("a.yaml", BLOB, &cm("a", "1"))]);
-    remote.repo.reference("refs/tags/light", c1, false, "t").unwrap();
+    remote
+        .repo
+        .reference("refs/tags/light", c1, false, "t")
+        .unwrap();
     let sig = Signature::now("T", "t@example.com").unwrap();
-    let obj = remote.repo.find_object(c1, Some(ObjectType::Commit)).unwrap();
-    remote.repo.tag("v1.0.0", &obj, &sig, "release 1", false).unwrap();
+    let obj = remote
+        .repo
+        .find_object(c1, Some(ObjectType::Commit))
+        .unwrap();
+    remote
+        .repo
+        .tag("v1.0.0", &obj, &sig, "release 1", false)
+        .unwrap();
     let c2 = remote.commit("v2", &[("a.yaml", BLOB, &cm("a", "2"))]);
     let url = remote.url();
 
@@ -407,7 +422,10 @@ fn deleted_branch_and_unknown_ref_name_the_ref() {
     let e = fetch(state.path(), &spec(&url, Some("nope"), None))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("ref \"nope\" not found in") && e.contains(&url), "{e}");
+    assert!(
+        e.contains("ref \"nope\" not found in") && e.contains(&url),
+        "{e}"
+    );
     let e = fetch(state.path(), &spec("/nonexistent/repo.git", None, None))
         .unwrap_err()
         .to_string();
@@ -419,7 +437,7 @@ fn unsafe_trees_are_refused_naming_the_path() {
     let remote = Remote::new();
     let state = tempfile::tempdir().unwrap();
     let url = remote.url();
-    let cases: Vec<(&str, Vec<(&str, i32, &[u8])>, &str)> = vec![
+    let cases: Vec<(&str, Vec<Entry<'_>>, &str)> = vec![
         (
             "escape",
             vec![
@@ -459,18 +477,24 @@ fn unsafe_trees_are_refused_naming_the_path() {
         let e = fetch(state.path(), &spec(&url, Some(branch), None))
             .unwrap_err()
             .to_string();
-        assert!(e.contains(needle) && e.contains(&c.to_string()), "{branch}: {e}");
+        assert!(
+            e.contains(needle) && e.contains(&c.to_string()),
+            "{branch}: {e}"
+        );
     }
     // Nothing half-exported is left behind.
     for dir in std::fs::read_dir(state.path().join("snapshots")).unwrap() {
-        let entries: Vec<_> = std::fs::read_dir(dir.unwrap().path())
-            .unwrap()
-            .collect();
+        let entries: Vec<_> = std::fs::read_dir(dir.unwrap().path()).unwrap().collect();
         assert!(entries.is_empty(), "{entries:?}");
     }
     // A blob over the single-file bound.
     let big = vec![b'x'; 33 * 1024 * 1024];
-    remote.commit_on("refs/heads/big", &[], "big", &[("data/huge.bin", BLOB, &big)]);
+    remote.commit_on(
+        "refs/heads/big",
+        &[],
+        "big",
+        &[("data/huge.bin", BLOB, &big)],
+    );
     let e = fetch(state.path(), &spec(&url, Some("big"), None))
         .unwrap_err()
         .to_string();
@@ -519,7 +543,9 @@ fn two_processes_fetch_into_one_state_dir() {
     let url = remote.url();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_kascade"))
-            .args(["diff", "--repo", &url, "--path", "apps/web", "--app", "web", "-n", "web"])
+            .args([
+                "diff", "--repo", &url, "--path", "apps/web", "--app", "web", "-n", "web",
+            ])
             .current_dir(tmp.path())
             .env_remove("KASCADE_LOG")
             .stdin(Stdio::null())
@@ -575,17 +601,30 @@ fn sync_repo_end_to_end_prints_revision_moves() {
         ],
     );
     let args = [
-        "sync", "--repo", &url, "--path", "manifests", "--app", "web", "-n", "web",
+        "sync",
+        "--repo",
+        &url,
+        "--path",
+        "manifests",
+        "--app",
+        "web",
+        "-n",
+        "web",
     ];
     let run = kascade_in(tmp.path(), &args, None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout
-            .contains(&format!("app web in namespace web: revision {c1} (first sync): add web")),
+        run.stdout.contains(&format!(
+            "app web in namespace web: revision {c1} (first sync): add web"
+        )),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("configmap/web created"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("configmap/web created"),
+        "{}",
+        run.stdout
+    );
     let c2 = remote.commit(
         "web: value two",
         &[
@@ -595,7 +634,17 @@ fn sync_repo_end_to_end_prints_revision_moves() {
     );
     let diff = kascade_in(
         tmp.path(),
-        &["diff", "--repo", &url, "--path", "manifests", "--app", "web", "-n", "web"],
+        &[
+            "diff",
+            "--repo",
+            &url,
+            "--path",
+            "manifests",
+            "--app",
+            "web",
+            "-n",
+            "web",
+        ],
         None,
     );
     assert_eq!(diff.code, 1, "{diff:?}");
@@ -614,7 +663,11 @@ fn sync_repo_end_to_end_prints_revision_moves() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("configmap/web configured"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("configmap/web configured"),
+        "{}",
+        run.stdout
+    );
     let state = tmp.path().join(".kascade");
     let cluster = LocalCluster::open(&state).unwrap();
     let live = cluster
@@ -653,7 +706,8 @@ fn sync_repo_end_to_end_prints_revision_moves() {
     let run = kascade_in(tmp.path(), &allowed, None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(&format!("revision {c2} → {c3}: rewrite")),
+        run.stdout
+            .contains(&format!("revision {c2} → {c3}: rewrite")),
         "{}",
         run.stdout
     );
@@ -689,7 +743,9 @@ fn kascade_yaml_in_the_repo_and_apps_with_a_source() {
     let run = kascade_in(tmp.path(), &["sync", "--repo", &remote.url()], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(&format!("app web in namespace web: revision {c1} (first sync): deploy repo")),
+        run.stdout.contains(&format!(
+            "app web in namespace web: revision {c1} (first sync): deploy repo"
+        )),
         "{}",
         run.stdout
     );
@@ -699,7 +755,11 @@ fn kascade_yaml_in_the_repo_and_apps_with_a_source() {
     let c2 = other.commit(
         "db",
         &[
-            ("deploy/db/ns.yaml", BLOB, b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n"),
+            (
+                "deploy/db/ns.yaml",
+                BLOB,
+                b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n",
+            ),
             ("deploy/db/cm.yaml", BLOB, &cm("db", "x")),
         ],
     );
@@ -715,11 +775,17 @@ fn kascade_yaml_in_the_repo_and_apps_with_a_source() {
     let run = kascade_in(tmp.path(), &["sync"], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(&format!("app db in namespace db: revision {c2} (first sync): db")),
+        run.stdout.contains(&format!(
+            "app db in namespace db: revision {c2} (first sync): db"
+        )),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("configmap/db created"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("configmap/db created"),
+        "{}",
+        run.stdout
+    );
 
     // A kascade.yaml fetched from Git may not name a local repository.
     let sneaky = format!(
