@@ -202,6 +202,15 @@ pub fn render_app_with_summary(
             let (set, messages, generated, summary) = render_new_app(app, source, &stored, ctx)?;
             (set, messages, generated, Some(summary))
         }
+        AppSource::Git(spec) => {
+            return Err(AppError::Template {
+                app: app.name.clone(),
+                message: format!(
+                    "its source {} must be fetched first (app::fetch_source)",
+                    crate::source::redact(&spec.url)
+                ),
+            });
+        }
     };
     if !generated.is_empty() {
         let secret = params_secret(&app.name, &app.namespace, &generated);
@@ -404,6 +413,24 @@ fn render_template(
         .map(|m| vec![(source_name, m)])
         .unwrap_or_default();
     Ok((set, messages, generated, summary))
+}
+
+/// Fetches the repository of an app whose source is [`AppSource::Git`] and returns the app
+/// rendering the snapshot's directory instead, with the snapshot (whose `revision` is the one
+/// to record: set it on [`RenderedApp::spec`]). Other apps come back unchanged, with `None`.
+/// Blocking (git); async callers use `spawn_blocking`.
+pub fn fetch_source(
+    state_dir: &std::path::Path,
+    app: &AppConfig,
+    auth: &crate::source::Auth,
+) -> Result<(AppConfig, Option<crate::source::Snapshot>), crate::source::SourceError> {
+    let AppSource::Git(spec) = &app.source else {
+        return Ok((app.clone(), None));
+    };
+    let snapshot = crate::source::fetch(state_dir, spec, auth)?;
+    let mut resolved = app.clone();
+    resolved.source = AppSource::Path(snapshot.root.clone());
+    Ok((resolved, Some(snapshot)))
 }
 
 /// An app for `-f PATH` or `--template NAME` on the command line.

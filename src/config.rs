@@ -12,6 +12,10 @@
 //!   #                                #   of the repo), processed with:
 //!   # parameters: {GIT_URL: "https://…"}
 //!   # parameterFiles: [params/base-image.env]
+//!   # source:                      # … or a directory of another Git repository, fetched into
+//!   #   repo: https://github.com/org/deploy.git   # the state dir (https, ssh, file:// or a
+//!   #   ref: main                  #   path); ref: a branch, tag or commit sha (default: the
+//!   #   path: apps/web             #   remote's HEAD branch); path: default the whole tree
 //!   prune: true                      # delete what is no longer rendered (default false)
 //!   allowEmpty: false                # let an empty render prune everything (default false)
 //!   maxDeletions: 50                 # refuse plans that delete more (default: no limit)
@@ -29,6 +33,7 @@ use serde_json::Value;
 use crate::paths::PathError;
 use crate::reconcile::Policy;
 use crate::resource::yaml;
+use crate::source::{self, SourceSpec, Transport};
 
 /// The largest `kascade.yaml` read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -38,6 +43,9 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub enum AppSource {
     /// A directory or file of the repository, rendered like `kascade render`.
     Path(PathBuf),
+    /// A directory of another Git repository, fetched with [`crate::source::fetch`] and
+    /// rendered like a path (see [`crate::app::fetch_source`]).
+    Git(SourceSpec),
     /// A catalog template with parameters.
     Template {
         /// Its name.
@@ -130,6 +138,54 @@ pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
     })
 }
 
+/// Reads an app's `source: {repo, ref, path}`. A relative local `repo` is relative to the
+/// file's directory.
+fn git_source(
+    v: &Value,
+    root: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<SourceSpec, ConfigError> {
+    let map = v.as_object().ok_or_else(|| {
+        invalid(
+            "source",
+            "expected a mapping {repo: URL, ref: REF, path: DIR}".into(),
+        )
+    })?;
+    for k in map.keys() {
+        if !matches!(k.as_str(), "repo" | "ref" | "path") {
+            return Err(invalid(&format!("source.{k}"), "unknown field".into()));
+        }
+    }
+    let string = |f: &str| -> Result<Option<String>, ConfigError> {
+        match map.get(f) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(&format!("source.{f}"), "expected a string".into())),
+        }
+    };
+    let repo = string("repo")?.ok_or_else(|| invalid("source.repo", "required".into()))?;
+    let classified = source::classify(&repo).map_err(|e| invalid("source.repo", e.to_string()))?;
+    let url = if classified.transport == Transport::Local
+        && !repo.starts_with("file://")
+        && Path::new(&repo).is_relative()
+    {
+        root.join(&repo).to_string_lossy().into_owned()
+    } else {
+        repo
+    };
+    let reference = string("ref")?;
+    if let Some(r) = &reference {
+        source::validate_ref(r).map_err(|e| invalid("source.ref", e.to_string()))?;
+    }
+    let path = source::clean_path(string("path")?.as_deref())
+        .map_err(|e| invalid("source.path", e.to_string()))?;
+    Ok(SourceSpec {
+        url,
+        reference,
+        path,
+    })
+}
+
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -198,6 +254,7 @@ impl Config {
                     "name"
                         | "namespace"
                         | "path"
+                        | "source"
                         | "template"
                         | "parameters"
                         | "parameterFiles"
@@ -247,14 +304,29 @@ impl Config {
                     format!("{namespace:?} is not a valid namespace name"),
                 ));
             }
-            let source = match (string("path")?, string("template")?) {
-                (Some(p), None) => {
+            let git = match a.get("source") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(git_source(v, root, &|f, m| invalid(&at(f), m))?),
+            };
+            if git.is_some() {
+                for other in ["path", "template", "parameters", "parameterFiles"] {
+                    if a.contains_key(other) {
+                        return Err(invalid(
+                            &at(other),
+                            "an app with a source renders source.path of that repository; give path or template, or source, not both".into(),
+                        ));
+                    }
+                }
+            }
+            let source = match (git, string("path")?, string("template")?) {
+                (Some(spec), _, _) => AppSource::Git(spec),
+                (None, Some(p), None) => {
                     if a.contains_key("parameters") || a.contains_key("parameterFiles") {
                         return Err(invalid(&at("parameters"), "parameters go with template; templates under path read <stem>.env beside them".into()));
                     }
                     AppSource::Path(confined(root, &p).map_err(|m| invalid(&at("path"), m))?)
                 }
-                (None, Some(t)) => {
+                (None, None, Some(t)) => {
                     let mut parameters = Vec::new();
                     match a.get("parameters") {
                         None | Some(Value::Null) => {}
@@ -310,16 +382,16 @@ impl Config {
                         parameter_files,
                     }
                 }
-                (Some(_), Some(_)) => {
+                (None, Some(_), Some(_)) => {
                     return Err(invalid(
                         &at("path"),
                         "give path or template, not both".into(),
                     ));
                 }
-                (None, None) => {
+                (None, None, None) => {
                     return Err(invalid(
                         &at("path"),
-                        "an app renders a path or a template".into(),
+                        "an app renders a path, a template or a source".into(),
                     ));
                 }
             };
@@ -369,6 +441,22 @@ mod tests {
         let c = Config::from_value(&ok, dir.path(), "kascade.yaml").unwrap();
         assert_eq!(c.apps[0].policy.max_deletions, Some(3));
         assert!(c.apps[0].policy.prune);
+        let git = json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [
+            {"name": "web", "namespace": "prod", "source": {"repo": "git@github.com:org/deploy.git", "ref": "v1.2", "path": "./apps/web/"}},
+            {"name": "local", "namespace": "prod", "source": {"repo": "../other"}}]});
+        let c = Config::from_value(&git, dir.path(), "kascade.yaml").unwrap();
+        assert_eq!(
+            c.apps[0].source,
+            AppSource::Git(SourceSpec {
+                url: "git@github.com:org/deploy.git".into(),
+                reference: Some("v1.2".into()),
+                path: Some("apps/web".into()),
+            })
+        );
+        let AppSource::Git(local) = &c.apps[1].source else {
+            panic!("expected a git source: {:?}", c.apps[1].source)
+        };
+        assert_eq!(local.url, dir.path().join("../other").to_string_lossy());
         for (bad, needle) in [
             (
                 json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "../etc"}]}),
@@ -393,6 +481,26 @@ mod tests {
             (
                 json!({"apiVersion": "v1", "kind": "Config", "apps": []}),
                 "apiVersion",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "ext::sh -c id"}}]}),
+                "apps[0].source.repo: unsupported repository url",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "https://h/r", "path": "../x"}}]}),
+                "apps[0].source.path: invalid path",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "https://h/r", "branch": "x"}}]}),
+                "apps[0].source.branch: unknown field",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"ref": "main"}}]}),
+                "apps[0].source.repo: required",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "source": {"repo": "https://h/r"}}]}),
+                "apps[0].path: an app with a source",
             ),
         ] {
             let e = Config::from_value(&bad, dir.path(), "kascade.yaml")

@@ -19,6 +19,9 @@
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs; [`newapp`] adds what
 //!   `oc new-app --template` adds and records a new-app app's source.
+//! - [`source`]: Git repositories — a cache of bare repositories under the state dir, fetched
+//!   incrementally under a lock, and read-only snapshots of one commit's tree
+//!   ([`source::fetch`]). Only [`source::git`] names git2.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
@@ -34,4 +37,5 @@ pub mod newapp;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;
+pub mod source;
 pub mod template;

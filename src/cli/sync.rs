@@ -1,18 +1,19 @@
 //! `kascade sync` and `kascade diff`: one or more apps against the embedded cluster.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 
 use super::progress::Progress;
-use crate::app::{self, RenderContext};
+use crate::app::{self, RenderContext, RenderedApp};
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource, Config};
 use crate::diff::Action;
 use crate::newapp;
 use crate::reconcile::{self, Plan, Policy};
+use crate::source::{self, Auth, Snapshot, SourceError, SourceSpec, Transport};
 use crate::template::openshift::params;
 
 pub const SYNC_EXAMPLES: &str = "Examples:
@@ -28,12 +29,18 @@ pub const SYNC_EXAMPLES: &str = "Examples:
   # A catalog template as an app
   kascade sync --template base-image-example -p GIT_URL=https://example.com/r.git -n lab
 
+  # A Git repository: its kascade.yaml, or (without one) --path as one app
+  kascade sync --repo https://github.com/org/deploy.git --ref main --token-env GITHUB_TOKEN
+  kascade sync --repo git@github.com:org/deploy.git --path apps/web --app web -n web --ssh-key ~/.ssh/deploy
+  kascade sync --repo file:///srv/git/deploy.git --ref v1.4.0
+
   # An app made by `kascade new-app`, from its recorded source (optionally a new parameter)
   kascade sync --app base-image-example -p GIT_REF=v2";
 
 pub const DIFF_EXAMPLES: &str = "Examples:
   kascade diff --config examples/base-image/kascade.yaml
   kascade diff -f manifests/ --app web -n web -o json
+  kascade diff --repo https://github.com/org/deploy.git --ref main
   kascade diff --app base-image-example
 
 Exit codes: 0 no difference, 1 differences, 2 error.";
@@ -54,9 +61,36 @@ pub struct Target {
     /// A dotenv parameter file (with --template, or --app as for -p).
     #[arg(long = "param-file", value_name = "FILE")]
     param_file: Vec<PathBuf>,
-    /// The app declaration file [default: ./kascade.yaml].
+    /// The app declaration file [default: ./kascade.yaml; with --repo, kascade.yaml of the
+    /// fetched directory, and FILE is relative to it].
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
     config: Option<PathBuf>,
+    /// A Git repository to sync from (https://…, ssh://…, git@host:path, file://… or a path),
+    /// fetched into the state directory.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["files", "template"])]
+    repo: Option<String>,
+    /// The branch, tag or commit sha of --repo [default: the remote's HEAD branch].
+    #[arg(long = "ref", value_name = "REF", requires = "repo")]
+    reference: Option<String>,
+    /// A directory of --repo: its kascade.yaml is used, or without one it is one app.
+    #[arg(long = "path", value_name = "DIR", requires = "repo")]
+    repo_path: Option<String>,
+    /// An environment variable holding the https token for Git repositories.
+    #[arg(long, value_name = "NAME", conflicts_with = "token_file")]
+    token_env: Option<String>,
+    /// A file holding the https token for Git repositories.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The ssh private key for Git repositories [default: the ssh-agent].
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// The known_hosts file ssh host keys are checked against [default: ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+    /// Sync a branch that was force-pushed (its commit does not descend from the last synced
+    /// one) instead of refusing.
+    #[arg(long)]
+    allow_force_push: bool,
     /// The app: which one of kascade.yaml, or the name of the -f/--template app. Alone (no
     /// kascade.yaml here), an app made by `kascade new-app`, rendered from its recorded source.
     #[arg(long, value_name = "NAME")]
@@ -151,28 +185,144 @@ fn recorded_app(
     ))
 }
 
-fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
+/// An app to sync, with the Git snapshot it renders when it comes from a repository.
+struct Planned {
+    app: AppConfig,
+    snapshot: Option<Snapshot>,
+}
+
+impl Target {
+    fn auth(&self) -> Auth {
+        Auth {
+            token_env: self.token_env.clone(),
+            token_file: self.token_file.clone(),
+            ssh_key: self.ssh_key.clone(),
+            known_hosts: self.known_hosts.clone(),
+        }
+    }
+
+    fn state(&self) -> &Path {
+        &self.cluster.state
+    }
+}
+
+/// The apps to sync: those of kascade.yaml (local or in --repo), or the one of -f, --template
+/// or --repo without a kascade.yaml; apps with a `source` fetched.
+fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, RenderContext)> {
+    let Some(url) = &t.repo else {
+        let (apps, ctx) = local_apps(t, cluster)?;
+        let auth = t.auth();
+        let planned = apps
+            .into_iter()
+            .map(|a| resolve_git(t, a, &auth, false))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        return Ok((planned, ctx));
+    };
+    let spec = SourceSpec {
+        url: url.clone(),
+        reference: t.reference.clone(),
+        path: t.repo_path.clone(),
+    };
+    let auth = t.auth();
+    let snap = source::fetch(t.state(), &spec, &auth)?;
     let mut ctx = RenderContext {
         template_dirs: t.templates.clone(),
         seed: t.seed,
     };
-    let flags = Policy {
+    let config_path = match &t.config {
+        Some(c) => Some(
+            crate::config::confined(&snap.root, &c.to_string_lossy())
+                .map_err(|m| anyhow::anyhow!("--config {}: {m}", c.display()))?,
+        ),
+        None => Some(snap.root.join("kascade.yaml")).filter(|p| p.is_file()),
+    };
+    let Some(config_path) = config_path else {
+        let namespace = namespace_flag(t)?;
+        let derived = app::derive_name(t.repo_path.as_deref().unwrap_or(url));
+        let name = t.app.clone().unwrap_or(derived);
+        if !crate::config::is_dns_label(&name) {
+            bail!("app name {name:?} is not a DNS label (lower-case letters, digits and '-')");
+        }
+        let app = app::ad_hoc(
+            name,
+            namespace,
+            AppSource::Path(snap.root.clone()),
+            policy_flags(t),
+        );
+        return Ok((
+            vec![Planned {
+                app,
+                snapshot: Some(snap),
+            }],
+            ctx,
+        ));
+    };
+    let selected = declared_apps(t, &config_path, &mut ctx)?;
+    let planned = selected
+        .into_iter()
+        .map(|a| match a.source {
+            AppSource::Git(_) => resolve_git(t, a, &auth, true),
+            _ => Ok(Planned {
+                app: a,
+                snapshot: Some(snap.clone()),
+            }),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((planned, ctx))
+}
+
+/// Fetches an app's `source`. A kascade.yaml that itself came from Git may not name local
+/// repositories (they would read the files of the machine kascade runs on).
+fn resolve_git(t: &Target, app: AppConfig, auth: &Auth, from_git: bool) -> anyhow::Result<Planned> {
+    if let AppSource::Git(spec) = &app.source
+        && from_git
+        && source::classify(&spec.url)?.transport == Transport::Local
+    {
+        bail!(
+            "app {:?}: a kascade.yaml fetched from Git may not name the local repository {}",
+            app.name,
+            spec.url
+        );
+    }
+    let (app, snapshot) = app::fetch_source(t.state(), &app, auth)
+        .with_context(|| format!("failed to fetch the source of app {:?}", app.name))?;
+    Ok(Planned { app, snapshot })
+}
+
+fn namespace_flag(t: &Target) -> anyhow::Result<String> {
+    let namespace = t.namespace.clone().unwrap_or_else(|| "default".to_string());
+    if !crate::config::is_dns_label(&namespace) {
+        bail!("namespace {namespace:?} is not a valid namespace name");
+    }
+    Ok(namespace)
+}
+
+fn policy_flags(t: &Target) -> Policy {
+    Policy {
         prune: t.prune,
         allow_empty: t.allow_empty,
         max_deletions: t.max_deletions,
         prune_namespaces: false,
         prune_pvcs: false,
+    }
+}
+
+fn local_apps(
+    t: &Target,
+    cluster: &dyn Cluster,
+) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
+    let mut ctx = RenderContext {
+        template_dirs: t.templates.clone(),
+        seed: t.seed,
     };
+    let flags = policy_flags(t);
     if !t.files.is_empty() || t.template.is_some() {
         if t.template.is_none() && (!t.param.is_empty() || !t.param_file.is_empty()) {
             bail!(
                 "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
             );
         }
-        let namespace = t.namespace.clone().unwrap_or_else(|| "default".to_string());
-        if !crate::config::is_dns_label(&namespace) {
-            bail!("namespace {namespace:?} is not a valid namespace name");
-        }
+        let namespace = namespace_flag(t)?;
         let (source, derived) = if let Some(name) = &t.template {
             let cli = params::parse_cli_assignments(&t.param)?;
             (
@@ -216,11 +366,22 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<AppConfig>, Re
     }
     if !path.exists() {
         bail!(
-            "no {} here: give -f PATH, --template NAME or --config FILE (see kascade sync --help)",
+            "no {} here: give -f PATH, --template NAME, --repo URL or --config FILE (see kascade sync --help)",
             path.display()
         );
     }
-    let config = Config::load(&path)?;
+    let selected = declared_apps(t, &path, &mut ctx)?;
+    Ok((selected, ctx))
+}
+
+/// The apps of a kascade.yaml, those chosen with --app, with the policy flags applied.
+fn declared_apps(
+    t: &Target,
+    path: &Path,
+    ctx: &mut RenderContext,
+) -> anyhow::Result<Vec<AppConfig>> {
+    let flags = policy_flags(t);
+    let config = Config::load(path)?;
     if let Some(dir) = &config.templates_dir {
         ctx.template_dirs.push(dir.clone());
     }
@@ -246,7 +407,7 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<AppConfig>, Re
             a.policy.max_deletions = flags.max_deletions;
         }
     }
-    Ok((selected, ctx))
+    Ok(selected)
 }
 
 fn color() -> bool {
@@ -271,13 +432,46 @@ fn paint(line: &str, on: bool) -> String {
     format!("\x1b[{code}m{line}\x1b[0m")
 }
 
-fn revision_line(plan: &Plan) -> String {
+fn revision_line(plan: &Plan, snapshot: Option<&Snapshot>) -> String {
     let new = plan.app.revision.as_deref().unwrap_or("-");
-    match plan.previous_revision.as_deref() {
+    let line = match plan.previous_revision.as_deref() {
         Some(old) if old != new => format!("revision {old} → {new}"),
         Some(_) => format!("revision {new} (unchanged)"),
         None => format!("revision {new} (first sync)"),
+    };
+    match snapshot {
+        Some(s) => format!("{line}: {}", s.subject),
+        None => line,
     }
+}
+
+/// Renders one app; a Git app records its commit, and a branch that was force-pushed since
+/// the last sync is refused (`refuse_forced`) or warned about.
+fn render(
+    t: &Target,
+    cluster: &dyn Cluster,
+    planned: &Planned,
+    ctx: &RenderContext,
+    refuse_forced: bool,
+) -> anyhow::Result<RenderedApp> {
+    let mut rendered = app::render_app(cluster, &planned.app, ctx)?;
+    if let Some(snap) = &planned.snapshot {
+        let last = cluster
+            .inventory(&planned.app.name)?
+            .and_then(|i| i.revision);
+        match source::check_fast_forward(t.state(), snap, last.as_deref()) {
+            Ok(()) => {}
+            Err(e @ SourceError::ForcePush { .. }) if refuse_forced && !t.allow_force_push => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "refusing to sync app {:?} (pass --allow-force-push to sync it anyway)",
+                    planned.app.name
+                )));
+            }
+            Err(e) => super::warn(&format!("app {}: {e}", planned.app.name)),
+        }
+        rendered.spec.revision = Some(snap.revision.clone());
+    }
+    Ok(rendered)
 }
 
 pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
@@ -285,9 +479,10 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let (apps, ctx) = apps(&args.target, cluster.as_ref())?;
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
-    for app in &apps {
+    for planned in &apps {
+        let app = &planned.app;
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
-        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        let rendered = render(&args.target, cluster.as_ref(), planned, &ctx, true)?;
         progress.set_message(format!(
             "app {}: syncing {} objects",
             app.name,
@@ -312,7 +507,7 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
             "app {} in namespace {}: {}",
             app.name,
             app.namespace,
-            revision_line(&plan)
+            revision_line(&plan, planned.snapshot.as_ref())
         )?;
         for o in &plan.objects {
             let verb = match o.diff.action {
@@ -346,9 +541,10 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     let mut out = io::stdout().lock();
     let mut differs = false;
     let mut plans = Vec::new();
-    for app in &apps {
+    for planned in &apps {
+        let app = &planned.app;
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
-        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
+        let rendered = render(&args.target, cluster.as_ref(), planned, &ctx, false)?;
         progress.set_message(format!(
             "app {}: comparing {} objects",
             app.name,
@@ -371,7 +567,7 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
             "{}: {}; {}",
             app.name,
             plan.summary(),
-            revision_line(&plan)
+            revision_line(&plan, planned.snapshot.as_ref())
         )?;
     }
     if args.target.output == PlanFormat::Json {

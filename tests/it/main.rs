@@ -6,6 +6,7 @@
 mod cli;
 mod corpus;
 mod diff;
+mod git;
 mod golden;
 #[cfg(feature = "kube")]
 mod kube;
