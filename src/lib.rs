@@ -18,6 +18,11 @@
 //!   guards, kind order, one transaction ([`reconcile::sync_once`]).
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs.
+//! - [`images`]: ImageStream semantics — references, tag history, resolving a tag to a pull
+//!   spec, imports over the OCI distribution API, `oc tag`.
+//! - [`controllers`]: the embedded cluster's controllers — image streams, build configs, the
+//!   build executor, DeploymentConfig rollouts, the `image.openshift.io/triggers` annotation —
+//!   run until the cluster settles.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
@@ -28,7 +33,9 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod controllers;
 pub mod diff;
+pub mod images;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;
