@@ -319,9 +319,10 @@ pub fn reconcile(
             }
         }
     }
+    let mut rollout_activity = None;
     if let Some((message, causes)) = &rolled {
         let v = bump(&mut dc, message, causes.clone());
-        ctx.record(Activity::RolledOut {
+        rollout_activity = Some(Activity::RolledOut {
             key: key.clone(),
             version: v,
             cause: message.to_string(),
@@ -341,6 +342,9 @@ pub fn reconcile(
             container,
             image,
         });
+    }
+    if let Some(a) = rollout_activity {
+        ctx.record(a);
     }
     if let Some((_, m)) = problems.first()
         && conditions::get(&before, conditions::IMAGE_TRIGGERS)

@@ -130,8 +130,12 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
 
 /// Checks the instructions and returns every stage's FROM.
 pub fn parse(text: &str) -> Result<Vec<From>, DockerfileError> {
+    let all = instructions(text);
+    if !all.iter().any(|i| i.keyword == "FROM") {
+        return Err(DockerfileError::NoFrom);
+    }
     let mut froms = Vec::new();
-    for ins in instructions(text) {
+    for ins in all {
         let line = ins.start + 1;
         if !INSTRUCTIONS.contains(&ins.keyword.as_str()) {
             return Err(DockerfileError::Unknown {
@@ -224,7 +228,8 @@ mod tests {
 
     #[test]
     fn bad_dockerfiles() {
-        assert_eq!(parse("RUN echo\n"), Err(DockerfileError::BeforeFrom { line: 1, instruction: "RUN".into() }));
+        assert_eq!(parse("RUN echo\nFROM a\n"), Err(DockerfileError::BeforeFrom { line: 1, instruction: "RUN".into() }));
+        assert_eq!(parse("RUN echo\n"), Err(DockerfileError::NoFrom));
         assert_eq!(parse("# only a comment\n\n"), Err(DockerfileError::NoFrom));
         assert_eq!(parse("FROM\n"), Err(DockerfileError::EmptyFrom { line: 1 }));
         assert!(matches!(parse("FROM a\nBOGUS x\n"), Err(DockerfileError::Unknown { line: 2, .. })));
