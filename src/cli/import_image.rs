@@ -66,8 +66,10 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
         let existing = txn.get(&key)?;
         let mut obj = match existing {
             Some(o) => o,
-            None if args.confirm => json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-                "metadata": {"name": stream, "namespace": args.namespace}, "spec": {"tags": []}}),
+            None if args.confirm => {
+                json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": {"name": stream, "namespace": args.namespace}, "spec": {"tags": []}})
+            }
             None => bail!(
                 "no image stream named {stream:?} exists in namespace {:?}, pass --confirm to create and import",
                 args.namespace
@@ -84,13 +86,19 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
                 f.clone()
             }
             (Some(t), None) => {
-                let kind = t.pointer("/from/kind").and_then(Value::as_str).unwrap_or("");
+                let kind = t
+                    .pointer("/from/kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if kind != "DockerImage" {
                     bail!(
                         "tag {tag:?} of image stream {stream:?} does not point to a container image (from.kind {kind:?}); nothing to import"
                     );
                 }
-                t.pointer("/from/name").and_then(Value::as_str).unwrap_or_default().to_string()
+                t.pointer("/from/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
             }
             (None, None) if args.confirm => args.name.clone(),
             (None, None) => bail!(
@@ -120,7 +128,10 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
             .as_object_mut()
             .map(|s| s.entry("tags").or_insert_with(|| json!([])));
         if let Some(Value::Array(tags)) = tags {
-            match tags.iter_mut().find(|t| t.get("name").and_then(Value::as_str) == Some(tag.as_str())) {
+            match tags
+                .iter_mut()
+                .find(|t| t.get("name").and_then(Value::as_str) == Some(tag.as_str()))
+            {
                 Some(t) => *t = spec_tag,
                 None => tags.push(spec_tag),
             }
@@ -136,7 +147,10 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
     drop(cluster);
     let mut out = io::stdout().lock();
     let Some(report) = wait::settle(&args.cluster, &args.wait)? else {
-        writeln!(out, "imagestream.image.openshift.io/{stream} import of tag {tag} queued")?;
+        writeln!(
+            out,
+            "imagestream.image.openshift.io/{stream} import of tag {tag} queued"
+        )?;
         return Ok(0);
     };
     let cluster = wait::open_local(&args.cluster, "import-image")?;

@@ -39,19 +39,42 @@ pub fn exec(args: LogsArgs) -> anyhow::Result<u8> {
         "build" | "builds" | "build.build.openshift.io" => name.to_string(),
         "bc" | "buildconfig" | "buildconfigs" | "buildconfig.build.openshift.io" => {
             let bc = cluster
-                .get(&ResourceKey::new("build.openshift.io", "BuildConfig", ns, name))?
-                .ok_or_else(|| anyhow::anyhow!("buildconfigs.build.openshift.io {name:?} not found in namespace {ns:?}"))?;
-            let v = bc.pointer("/status/lastVersion").and_then(Value::as_i64).unwrap_or(0);
+                .get(&ResourceKey::new(
+                    "build.openshift.io",
+                    "BuildConfig",
+                    ns,
+                    name,
+                ))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "buildconfigs.build.openshift.io {name:?} not found in namespace {ns:?}"
+                    )
+                })?;
+            let v = bc
+                .pointer("/status/lastVersion")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             if v == 0 {
                 bail!("buildconfig {name:?} has no builds yet");
             }
             format!("{name}-{v}")
         }
-        other => bail!("logs of {other:?} are not kept: the embedded cluster keeps build logs (build/NAME, bc/NAME)"),
+        other => bail!(
+            "logs of {other:?} are not kept: the embedded cluster keeps build logs (build/NAME, bc/NAME)"
+        ),
     };
     let b = cluster
-        .get(&ResourceKey::new("build.openshift.io", "Build", ns, &build_name))?
-        .ok_or_else(|| anyhow::anyhow!("builds.build.openshift.io {build_name:?} not found in namespace {ns:?}"))?;
+        .get(&ResourceKey::new(
+            "build.openshift.io",
+            "Build",
+            ns,
+            &build_name,
+        ))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "builds.build.openshift.io {build_name:?} not found in namespace {ns:?}"
+            )
+        })?;
     let Some(log) = b.pointer("/status/log").and_then(Value::as_str) else {
         bail!(
             "build {build_name:?} has no log yet (phase {}); it runs when the cluster settles (any state-changing command, or `kascade run`)",

@@ -65,12 +65,13 @@ enum Action {
 
 fn dc_name(target: &str) -> anyhow::Result<String> {
     match target.split_once('/') {
-        Some(("dc" | "deploymentconfig" | "deploymentconfigs" | "deploymentconfig.apps.openshift.io", n))
-            if !n.is_empty() =>
-        {
-            Ok(n.to_string())
-        }
-        _ => bail!("{target:?} is not dc/NAME: kascade rolls out DeploymentConfigs (Deployments roll out through their image triggers)"),
+        Some((
+            "dc" | "deploymentconfig" | "deploymentconfigs" | "deploymentconfig.apps.openshift.io",
+            n,
+        )) if !n.is_empty() => Ok(n.to_string()),
+        _ => bail!(
+            "{target:?} is not dc/NAME: kascade rolls out DeploymentConfigs (Deployments roll out through their image triggers)"
+        ),
     }
 }
 
@@ -96,18 +97,36 @@ pub fn exec(args: RolloutArgs) -> anyhow::Result<u8> {
                 return Ok(0);
             }
             writeln!(out, "deploymentconfigs {name:?}")?;
-            let mut rows = vec![vec!["REVISION".into(), "STATUS".into(), "CAUSE".into(), "IMAGES".into()]];
+            let mut rows = vec![vec![
+                "REVISION".into(),
+                "STATUS".into(),
+                "CAUSE".into(),
+                "IMAGES".into(),
+            ]];
             for r in revisions {
-                rows.push(vec![r.version.to_string(), r.status, r.cause, r.images.join(",")]);
+                rows.push(vec![
+                    r.version.to_string(),
+                    r.status,
+                    r.cause,
+                    r.images.join(","),
+                ]);
             }
             write!(out, "{}", super::output::table(&rows, 0, 3))?;
         }
-        Action::Undo { common, to_revision, wait } => {
+        Action::Undo {
+            common,
+            to_revision,
+            wait,
+        } => {
             let name = dc_name(&common.target)?;
             let mut c = wait::open_local(&common.cluster, "rollout")?;
-            let (target, _, disabled) = deploymentconfigs::undo(&mut c, &common.namespace, &name, to_revision)?;
+            let (target, _, disabled) =
+                deploymentconfigs::undo(&mut c, &common.namespace, &name, to_revision)?;
             drop(c);
-            writeln!(out, "deploymentconfig.apps.openshift.io/{name} rolled back to revision {target}")?;
+            writeln!(
+                out,
+                "deploymentconfig.apps.openshift.io/{name} rolled back to revision {target}"
+            )?;
             if !disabled.is_empty() {
                 super::warn(&format!(
                     "the following image triggers were disabled: {}\n  a sync of the app re-enables them (its template says automatic: true)",

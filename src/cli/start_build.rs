@@ -50,7 +50,8 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
         .unwrap_or(&args.name)
         .to_string();
     let mut cluster = wait::open_local(&args.cluster, "start-build")?;
-    let b = buildconfigs::start_build(&mut cluster, &args.namespace, &name, args.commit.as_deref())?;
+    let b =
+        buildconfigs::start_build(&mut cluster, &args.namespace, &name, args.commit.as_deref())?;
     drop(cluster);
     let key = ResourceKey::of(&b)?;
     let mut out = io::stdout().lock();
@@ -61,7 +62,12 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
     let cluster = wait::open_local(&args.cluster, "start-build")?;
     let b = cluster.get(&key)?.unwrap_or(Value::Null);
     if args.follow {
-        out.write_all(b.pointer("/status/log").and_then(Value::as_str).unwrap_or("").as_bytes())?;
+        out.write_all(
+            b.pointer("/status/log")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+        )?;
     }
     wait::print_report(&report, &mut out)?;
     out.flush()?;
@@ -70,8 +76,12 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
             "build {} {} ({}): {}",
             key.name,
             build::phase(&b).to_ascii_lowercase(),
-            b.pointer("/status/reason").and_then(Value::as_str).unwrap_or("unknown"),
-            b.pointer("/status/message").and_then(Value::as_str).unwrap_or("")
+            b.pointer("/status/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown"),
+            b.pointer("/status/message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
         );
     }
     Ok(0)

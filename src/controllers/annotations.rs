@@ -106,23 +106,35 @@ pub fn parse(object: &Value, prefix: &[&str]) -> (Vec<Entry>, Vec<(String, Strin
         Err(e) => {
             return (
                 Vec::new(),
-                vec![("InvalidAnnotation".into(), format!("{TRIGGERS} is not valid JSON: {e}"))],
+                vec![(
+                    "InvalidAnnotation".into(),
+                    format!("{TRIGGERS} is not valid JSON: {e}"),
+                )],
             );
         }
     };
     let Some(items) = value.as_array() else {
         return (
             Vec::new(),
-            vec![("InvalidAnnotation".into(), format!("{TRIGGERS} must be a JSON array"))],
+            vec![(
+                "InvalidAnnotation".into(),
+                format!("{TRIGGERS} must be a JSON array"),
+            )],
         );
     };
     let mut seen = std::collections::HashSet::new();
     for i in items {
-        let fp = i.get("fieldPath").and_then(Value::as_str).unwrap_or_default();
+        let fp = i
+            .get("fieldPath")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !seen.insert(fp.to_string()) {
             return (
                 Vec::new(),
-                vec![("InvalidAnnotation".into(), format!("{TRIGGERS}: duplicate triggers are not allowed (fieldPath {fp:?})"))],
+                vec![(
+                    "InvalidAnnotation".into(),
+                    format!("{TRIGGERS}: duplicate triggers are not allowed (fieldPath {fp:?})"),
+                )],
             );
         }
     }
@@ -130,12 +142,19 @@ pub fn parse(object: &Value, prefix: &[&str]) -> (Vec<Entry>, Vec<(String, Strin
     let mut problems = Vec::new();
     let containers = |list: &str| -> Vec<Value> {
         let ptr = format!("/{}/{list}", prefix.join("/"));
-        object.pointer(&ptr).and_then(Value::as_array).cloned().unwrap_or_default()
+        object
+            .pointer(&ptr)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     };
     for i in items {
         let from = i.get("from").cloned().unwrap_or(Value::Null);
         let kind = from.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let api_version = from.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let api_version = from
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if kind != "ImageStreamTag"
             || !api_version.is_empty()
             || i.get("paused").and_then(Value::as_bool) == Some(true)
@@ -146,11 +165,16 @@ pub fn parse(object: &Value, prefix: &[&str]) -> (Vec<Entry>, Vec<(String, Strin
         if split_stream_tag(name).is_none() {
             problems.push((
                 "InvalidTrigger".into(),
-                format!("from.name {name:?} must be in the form of <stream>:<tag>; it never resolves"),
+                format!(
+                    "from.name {name:?} must be in the form of <stream>:<tag>; it never resolves"
+                ),
             ));
             continue;
         }
-        let fp = i.get("fieldPath").and_then(Value::as_str).unwrap_or_default();
+        let fp = i
+            .get("fieldPath")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let (list, selector) = match parse_field_path(fp, prefix) {
             Ok(Some(x)) => x,
             Ok(None) => continue,
@@ -162,14 +186,19 @@ pub fn parse(object: &Value, prefix: &[&str]) -> (Vec<Entry>, Vec<(String, Strin
         let cs = containers(&list);
         let found = match &selector {
             Selector::Index(n) => *n < cs.len(),
-            Selector::Name(n) => cs.iter().any(|c| c.get("name").and_then(Value::as_str) == Some(n)),
+            Selector::Name(n) => cs
+                .iter()
+                .any(|c| c.get("name").and_then(Value::as_str) == Some(n)),
         };
         if !found {
             let shown = match &selector {
                 Selector::Index(n) => n.to_string(),
                 Selector::Name(n) => n.clone(),
             };
-            problems.push(("InvalidTrigger".into(), format!("no such container: {shown} (fieldPath {fp})")));
+            problems.push((
+                "InvalidTrigger".into(),
+                format!("no such container: {shown} (fieldPath {fp})"),
+            ));
             continue;
         }
         entries.push(Entry {
@@ -199,7 +228,9 @@ pub fn followed_streams(object: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = parse(object, prefix)
         .0
         .iter()
-        .filter_map(|e| split_stream_tag(&e.name).map(|(s, _)| (e.namespace.clone(), s.to_string())))
+        .filter_map(|e| {
+            split_stream_tag(&e.name).map(|(s, _)| (e.namespace.clone(), s.to_string()))
+        })
         .collect();
     out.sort();
     out.dedup();
@@ -225,7 +256,9 @@ pub fn reconcile(
     let mut updates = Vec::new();
     let mut stamps: Vec<String> = Vec::new();
     for e in &entries {
-        let Some((stream, tag)) = split_stream_tag(&e.name) else { continue };
+        let Some((stream, tag)) = split_stream_tag(&e.name) else {
+            continue;
+        };
         let Some(s) = txn.get(&stream_key(&e.namespace, stream))? else {
             problems.push((
                 "ImageStreamNotFound".into(),
@@ -236,9 +269,17 @@ pub fn reconcile(
             ));
             continue;
         };
-        let Some(image) = resolve_tag(&s, tag) else { continue };
+        let Some(image) = resolve_tag(&s, tag) else {
+            continue;
+        };
         let id = latest_event(&s, tag)
-            .map(|ev| if ev.image.is_empty() { ev.docker_image_reference } else { ev.image })
+            .map(|ev| {
+                if ev.image.is_empty() {
+                    ev.docker_image_reference
+                } else {
+                    ev.image
+                }
+            })
             .unwrap_or_default();
         let ptr = format!("/{}/{}", prefix.join("/"), e.list);
         if let Some(cs) = obj.pointer_mut(&ptr).and_then(Value::as_array_mut) {
@@ -249,7 +290,11 @@ pub fn reconcile(
                     .position(|c| c.get("name").and_then(Value::as_str) == Some(n.as_str())),
             };
             if let Some(i) = idx {
-                let name = cs[i].get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let name = cs[i]
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 if cs[i].get("image").and_then(Value::as_str) != Some(image.as_str()) {
                     cs[i]["image"] = json!(image);
                     updates.push((name.clone(), image.clone()));
@@ -321,7 +366,11 @@ mod tests {
         let (e, pr) = parse(&deployment("[{"), p);
         assert!(e.is_empty() && pr[0].1.contains("not valid JSON"));
         let dup = r#"[{"from":{"kind":"ImageStreamTag","name":"a:latest"},"fieldPath":"spec.template.spec.containers[0].image"},{"from":{"kind":"ImageStreamTag","name":"b:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]"#;
-        assert!(parse(&deployment(dup), p).1[0].1.contains("duplicate triggers are not allowed"));
+        assert!(
+            parse(&deployment(dup), p).1[0]
+                .1
+                .contains("duplicate triggers are not allowed")
+        );
         let bad = r#"[{"from":{"kind":"ImageStreamTag","name":"a:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"nope\")].image"},
             {"from":{"kind":"ImageStreamTag","name":"a:latest"},"fieldPath":"spec.template.spec.containers[0].name"},
             {"from":{"kind":"ImageStreamTag","name":"a:latest"},"fieldPath":"metadata.name"},

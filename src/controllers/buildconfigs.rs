@@ -64,7 +64,9 @@ pub fn strategy(spec_owner: &Value) -> Option<(&'static str, &Value)> {
 }
 
 fn strategy_from(bc: &Value) -> Option<&Value> {
-    strategy(bc).and_then(|(_, s)| s.get("from")).filter(|f| f.is_object())
+    strategy(bc)
+        .and_then(|(_, s)| s.get("from"))
+        .filter(|f| f.is_object())
 }
 
 /// One ImageChange trigger as the controller sees it.
@@ -116,7 +118,9 @@ fn ic_triggers(bc: &Value, ns: &str) -> (Vec<IcTrigger>, Vec<(String, String)>) 
         if split_stream_tag(&name).is_none() {
             problems.push((
                 "InvalidTrigger".into(),
-                format!("ImageChange trigger from.name {name:?} must be in the form of <name>:<tag>"),
+                format!(
+                    "ImageChange trigger from.name {name:?} must be in the form of <name>:<tag>"
+                ),
             ));
             continue;
         }
@@ -154,13 +158,17 @@ pub fn followed_streams(bc: &Value) -> Vec<(String, String)> {
     let (triggers, _) = ic_triggers(bc, ns);
     let mut out: Vec<(String, String)> = triggers
         .iter()
-        .filter_map(|t| split_stream_tag(&t.name).map(|(s, _)| (t.namespace.clone(), s.to_string())))
+        .filter_map(|t| {
+            split_stream_tag(&t.name).map(|(s, _)| (t.namespace.clone(), s.to_string()))
+        })
         .collect();
     if let Some(f) = strategy_from(bc)
         && str_at(f, "/kind") == Some("ImageStreamTag")
         && let Some((s, _)) = str_at(f, "/name").and_then(split_stream_tag)
     {
-        let fns = str_at(f, "/namespace").filter(|s| !s.is_empty()).unwrap_or(ns);
+        let fns = str_at(f, "/namespace")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(ns);
         out.push((fns.to_string(), s.to_string()));
     }
     out.sort();
@@ -284,7 +292,10 @@ pub fn generate(
         } else if let Some(prev) = bc
             .pointer("/status/imageChangeTriggers")
             .and_then(Value::as_array)
-            .and_then(|l| l.iter().find(|p| str_at(p, "/from/name") == Some(t.name.as_str())))
+            .and_then(|l| {
+                l.iter()
+                    .find(|p| str_at(p, "/from/name") == Some(t.name.as_str()))
+            })
             .and_then(|p| p.get("lastTriggerTime"))
         {
             s["lastTriggerTime"] = prev.clone();
@@ -315,9 +326,10 @@ pub fn generate(
     labels.remove(crate::diff::INSTANCE_LABEL);
     labels.insert("buildconfig".into(), json!(name));
     labels.insert("openshift.io/build-config.name".into(), json!(name));
-    labels.insert("openshift.io/build.start-policy".into(), json!(
-        str_at(bc, "/spec/runPolicy").unwrap_or("Serial")
-    ));
+    labels.insert(
+        "openshift.io/build.start-policy".into(),
+        json!(str_at(bc, "/spec/runPolicy").unwrap_or("Serial")),
+    );
     let mut spec = json!({
         "serviceAccount": "builder",
         "source": bc.pointer("/spec/source").cloned().unwrap_or(json!({})),
@@ -333,7 +345,8 @@ pub fn generate(
     if let Some(c) = &request.commit {
         spec["revision"] = json!({"type": "Git", "git": {"commit": c}});
     }
-    let mut status = json!({"phase": "New", "config": {"kind": "BuildConfig", "namespace": ns, "name": name}});
+    let mut status =
+        json!({"phase": "New", "config": {"kind": "BuildConfig", "namespace": ns, "name": name}});
     if let Some(out) = output_reference(bc) {
         status["outputDockerImageReference"] = json!(out);
     }
@@ -370,7 +383,9 @@ pub fn output_reference(owner: &Value) -> Option<String> {
     match str_at(to, "/kind") {
         Some("ImageStreamTag") => {
             let (s, t) = split_stream_tag(name)?;
-            let tns = str_at(to, "/namespace").filter(|s| !s.is_empty()).unwrap_or(ns);
+            let tns = str_at(to, "/namespace")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(ns);
             Some(format!("{}:{t}", images::internal_repository(tns, s)))
         }
         Some("DockerImage") => Some(name.to_string()),
@@ -429,8 +444,10 @@ pub fn reconcile(
             {
                 continue;
             }
-            causes.push(json!({"message": "Image change", "imageChangeBuild": {"imageID": image,
-                "fromRef": {"kind": "ImageStreamTag", "name": t.name, "namespace": t.namespace}}}));
+            causes.push(
+                json!({"message": "Image change", "imageChangeBuild": {"imageID": image,
+                "fromRef": {"kind": "ImageStreamTag", "name": t.name, "namespace": t.namespace}}}),
+            );
         }
         request = Some(BuildRequest {
             causes,
@@ -566,6 +583,9 @@ mod tests {
         assert!(msgs[0].starts_with("a default ImageChange trigger"));
         assert!(msgs[1].starts_with("only an ImageStreamTag"));
         assert!(msgs[2].starts_with("multiple ImageChange triggers"));
-        assert_eq!(followed_streams(&bc), vec![("n".to_string(), "b".to_string())]);
+        assert_eq!(
+            followed_streams(&bc),
+            vec![("n".to_string(), "b".to_string())]
+        );
     }
 }

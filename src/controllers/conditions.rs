@@ -31,7 +31,14 @@ pub fn get<'a>(object: &'a Value, ty: &str) -> Option<&'a Value> {
 
 /// Sets the condition of `ty`; `lastTransitionTime` (and `lastUpdateTime`) move only when
 /// something changed. Returns whether it changed.
-pub fn set(object: &mut Value, ty: &str, status: &str, reason: &str, message: &str, now: &str) -> bool {
+pub fn set(
+    object: &mut Value,
+    ty: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) -> bool {
     if let Some(c) = get(object, ty)
         && c.get("status").and_then(Value::as_str) == Some(status)
         && c.get("reason").and_then(Value::as_str) == Some(reason)
@@ -43,8 +50,10 @@ pub fn set(object: &mut Value, ty: &str, status: &str, reason: &str, message: &s
         return false;
     };
     list.retain(|c| c.get("type").and_then(Value::as_str) != Some(ty));
-    list.push(json!({"type": ty, "status": status, "reason": reason, "message": message,
-        "lastTransitionTime": now, "lastUpdateTime": now}));
+    list.push(
+        json!({"type": ty, "status": status, "reason": reason, "message": message,
+        "lastTransitionTime": now, "lastUpdateTime": now}),
+    );
     true
 }
 

@@ -60,7 +60,9 @@ pub enum RolloutError {
         revision: Option<i64>,
     },
     /// The revision record is unreadable.
-    #[error("revision {revision} of deploymentconfig {name:?} has no readable {ENCODED} annotation")]
+    #[error(
+        "revision {revision} of deploymentconfig {name:?} has no readable {ENCODED} annotation"
+    )]
     BadRevision {
         /// The DeploymentConfig.
         name: String,
@@ -119,7 +121,12 @@ fn triggers(dc: &Value, ns: &str) -> (Vec<DcTrigger>, Vec<(String, String)>) {
         let containers: Vec<String> = p
             .get("containerNames")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         if containers.is_empty() {
             problems.push((
@@ -151,7 +158,9 @@ pub fn followed_streams(dc: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = triggers(dc, ns)
         .0
         .iter()
-        .filter_map(|t| split_stream_tag(&t.name).map(|(s, _)| (t.namespace.clone(), s.to_string())))
+        .filter_map(|t| {
+            split_stream_tag(&t.name).map(|(s, _)| (t.namespace.clone(), s.to_string()))
+        })
         .collect();
     out.sort();
     out.dedup();
@@ -161,7 +170,10 @@ pub fn followed_streams(dc: &Value) -> Vec<(String, String)> {
 fn has_trigger(dc: &Value, ty: &str) -> bool {
     dc.pointer("/spec/triggers")
         .and_then(Value::as_array)
-        .is_some_and(|ts| ts.iter().any(|t| t.get("type").and_then(Value::as_str) == Some(ty)))
+        .is_some_and(|ts| {
+            ts.iter()
+                .any(|t| t.get("type").and_then(Value::as_str) == Some(ty))
+        })
 }
 
 fn containers_mut<'a>(dc: &'a mut Value, list: &str) -> Option<&'a mut Vec<Value>> {
@@ -193,7 +205,9 @@ pub fn decoded(rc: &Value) -> Option<Value> {
 }
 
 fn latest_version(dc: &Value) -> i64 {
-    dc.pointer("/status/latestVersion").and_then(Value::as_i64).unwrap_or(0)
+    dc.pointer("/status/latestVersion")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
 }
 
 fn bump(dc: &mut Value, message: &str, causes: Vec<Value>) -> i64 {
@@ -225,7 +239,9 @@ pub fn reconcile(
     let mut abort = false;
     let mut image_updates = Vec::new();
     for t in &trigs {
-        let Some((stream, tag)) = split_stream_tag(&t.name) else { continue };
+        let Some((stream, tag)) = split_stream_tag(&t.name) else {
+            continue;
+        };
         let resolved = match txn.get(&stream_key(&t.namespace, stream))? {
             None => {
                 problems.push((
@@ -256,7 +272,11 @@ pub fn reconcile(
         }
         for list in ["containers", "initContainers"] {
             for c in containers_mut(&mut updated, list).into_iter().flatten() {
-                let name = c.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let name = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 if t.containers.contains(&name)
                     && c.get("image").and_then(Value::as_str) != Some(image.as_str())
                 {
@@ -280,7 +300,13 @@ pub fn reconcile(
         || dc
             .pointer("/spec/template/spec/containers")
             .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c.get("image").and_then(Value::as_str).is_none_or(str::is_empty)));
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.get("image")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                })
+            });
     let has_ic = !trigs.is_empty();
     let has_cc = has_trigger(&dc, "ConfigChange");
     let latest = latest_version(&dc);
@@ -297,8 +323,14 @@ pub fn reconcile(
         };
         if latest == 0 {
             let all_triggered = trigs.iter().all(|t| {
-                str_at(&dc, &format!("/spec/triggers/{}/imageChangeParams/lastTriggeredImage", t.index))
-                    .is_some_and(|s| !s.is_empty())
+                str_at(
+                    &dc,
+                    &format!(
+                        "/spec/triggers/{}/imageChangeParams/lastTriggeredImage",
+                        t.index
+                    ),
+                )
+                .is_some_and(|s| !s.is_empty())
             });
             if has_ic && all_triggered {
                 let causes = image_cause();
@@ -383,7 +415,12 @@ fn ensure_revision(txn: &mut Txn<'_>, dc: &mut Value, now: &str) -> Result<(), C
     }
     let mut template = dc.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let mut selector = dc.pointer("/spec/selector").cloned().unwrap_or(json!({}));
-    for target in [&mut selector, template.pointer_mut("/metadata/labels").unwrap_or(&mut Value::Null)] {
+    for target in [
+        &mut selector,
+        template
+            .pointer_mut("/metadata/labels")
+            .unwrap_or(&mut Value::Null),
+    ] {
         if let Some(m) = target.as_object_mut() {
             m.insert("deployment".into(), json!(rc_name));
             m.insert("deploymentconfig".into(), json!(name));
@@ -392,7 +429,9 @@ fn ensure_revision(txn: &mut Txn<'_>, dc: &mut Value, now: &str) -> Result<(), C
     if template.pointer("/metadata/labels").is_none() {
         template["metadata"]["labels"] = json!({"deployment": rc_name, "deploymentconfig": name});
     }
-    let message = str_at(dc, "/status/details/message").unwrap_or("config change").to_string();
+    let message = str_at(dc, "/status/details/message")
+        .unwrap_or("config change")
+        .to_string();
     let replicas = dc.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
     txn.create(json!({
         "apiVersion": "v1", "kind": "ReplicationController",
@@ -444,16 +483,25 @@ fn revision_of(rc: &Value) -> i64 {
 }
 
 fn load(txn: &Txn<'_>, ns: &str, name: &str) -> Result<Value, RolloutError> {
-    txn.get(&ResourceKey::new("apps.openshift.io", "DeploymentConfig", ns, name))?
-        .ok_or_else(|| RolloutError::NotFound {
-            name: name.to_string(),
-            namespace: ns.to_string(),
-        })
+    txn.get(&ResourceKey::new(
+        "apps.openshift.io",
+        "DeploymentConfig",
+        ns,
+        name,
+    ))?
+    .ok_or_else(|| RolloutError::NotFound {
+        name: name.to_string(),
+        namespace: ns.to_string(),
+    })
 }
 
 /// `kascade rollout latest`: a new rollout of the current template (cause "manual change").
 /// Returns the new version.
-pub fn rollout_latest(cluster: &mut LocalCluster, ns: &str, name: &str) -> Result<i64, RolloutError> {
+pub fn rollout_latest(
+    cluster: &mut LocalCluster,
+    ns: &str,
+    name: &str,
+) -> Result<i64, RolloutError> {
     let mut txn = cluster.begin()?;
     let mut dc = load(&txn, ns, name)?;
     if dc.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
@@ -479,9 +527,18 @@ pub struct Revision {
 }
 
 /// The revisions of a DeploymentConfig, oldest first.
-pub fn history(cluster: &LocalCluster, ns: &str, name: &str) -> Result<Vec<Revision>, RolloutError> {
+pub fn history(
+    cluster: &LocalCluster,
+    ns: &str,
+    name: &str,
+) -> Result<Vec<Revision>, RolloutError> {
     if cluster
-        .get(&ResourceKey::new("apps.openshift.io", "DeploymentConfig", ns, name))?
+        .get(&ResourceKey::new(
+            "apps.openshift.io",
+            "DeploymentConfig",
+            ns,
+            name,
+        ))?
         .is_none()
     {
         return Err(RolloutError::NotFound {
@@ -546,13 +603,22 @@ pub fn undo(
         })?;
     dc["spec"]["template"] = template;
     let mut disabled = Vec::new();
-    if let Some(ts) = dc.pointer_mut("/spec/triggers").and_then(Value::as_array_mut) {
+    if let Some(ts) = dc
+        .pointer_mut("/spec/triggers")
+        .and_then(Value::as_array_mut)
+    {
         for t in ts.iter_mut() {
-            if let Some(p) = t.get_mut("imageChangeParams").and_then(Value::as_object_mut)
+            if let Some(p) = t
+                .get_mut("imageChangeParams")
+                .and_then(Value::as_object_mut)
                 && p.get("automatic").and_then(Value::as_bool) == Some(true)
             {
                 p.insert("automatic".into(), json!(false));
-                if let Some(n) = p.get("from").and_then(|f| f.get("name")).and_then(Value::as_str) {
+                if let Some(n) = p
+                    .get("from")
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str)
+                {
                     disabled.push(n.to_string());
                 }
             }

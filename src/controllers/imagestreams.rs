@@ -79,6 +79,9 @@ pub fn import_failure(stream: &Value, tag: &str) -> Option<(String, String)> {
         .find(|c| c.get("type").and_then(Value::as_str) == Some("ImportSuccess"))?;
     Some((
         c.get("reason").and_then(Value::as_str).unwrap_or("").into(),
-        c.get("message").and_then(Value::as_str).unwrap_or("").into(),
+        c.get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into(),
     ))
 }

@@ -427,14 +427,24 @@ impl Controllers {
     }
 
     /// Queues every ImageStream with a scheduled import (they re-import when due).
-    pub fn enqueue_scheduled_imports(&mut self, cluster: &LocalCluster) -> Result<(), ControllerError> {
-        for s in cluster.list("image.openshift.io", "ImageStream", None, &Selector::everything())? {
+    pub fn enqueue_scheduled_imports(
+        &mut self,
+        cluster: &LocalCluster,
+    ) -> Result<(), ControllerError> {
+        for s in cluster.list(
+            "image.openshift.io",
+            "ImageStream",
+            None,
+            &Selector::everything(),
+        )? {
             let scheduled = s
                 .pointer("/spec/tags")
                 .and_then(Value::as_array)
                 .is_some_and(|tags| {
                     tags.iter().any(|t| {
-                        t.pointer("/importPolicy/scheduled").and_then(Value::as_bool) == Some(true)
+                        t.pointer("/importPolicy/scheduled")
+                            .and_then(Value::as_bool)
+                            == Some(true)
                     })
                 });
             if scheduled && let Ok(key) = ResourceKey::of(&s) {
@@ -536,11 +546,7 @@ impl Controllers {
     ) -> Result<Report, ControllerError> {
         self.ctx.sources.new_pass();
         let count = self.resync(cluster)?;
-        let max = self
-            .ctx
-            .options
-            .max_steps
-            .unwrap_or(1000 + 20 * count);
+        let max = self.ctx.options.max_steps.unwrap_or(1000 + 20 * count);
         self.settle(cluster, max, observer)
     }
 

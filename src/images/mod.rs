@@ -119,9 +119,9 @@ impl DockerRef {
         if repository.is_empty()
             || repository.split('/').any(|s| {
                 s.is_empty()
-                    || !s.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)
-                    })
+                    || !s
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
             })
         {
             return Err(bad(
@@ -288,7 +288,12 @@ pub fn all_events(stream: &Value) -> Vec<(String, TagEvent)> {
         .flatten()
     {
         let name = t.get("tag").and_then(Value::as_str).unwrap_or_default();
-        for item in t.get("items").and_then(Value::as_array).into_iter().flatten() {
+        for item in t
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Ok(e) = serde_json::from_value::<TagEvent>(item.clone()) {
                 out.push((name.to_string(), e));
             }
@@ -436,12 +441,7 @@ pub fn push_tag_event(stream: &mut Value, tag: &str, event: TagEvent) -> Vec<Str
 }
 
 /// Sets (or replaces) the condition of `type` on status tag `tag`; returns whether it changed.
-pub fn set_tag_condition(
-    stream: &mut Value,
-    tag: &str,
-    condition: &Value,
-    now: &str,
-) -> bool {
+pub fn set_tag_condition(stream: &mut Value, tag: &str, condition: &Value, now: &str) -> bool {
     let tags = status_tags_mut(stream);
     let idx = match tags
         .iter()
@@ -531,10 +531,7 @@ mod tests {
         let r = DockerRef::parse(&format!("localhost:5000/org/app:v1@{d}")).unwrap();
         assert_eq!(r.registry, "localhost:5000");
         assert_eq!(r.repository, "org/app");
-        assert_eq!(
-            r.pinned().unwrap(),
-            format!("localhost:5000/org/app@{d}")
-        );
+        assert_eq!(r.pinned().unwrap(), format!("localhost:5000/org/app@{d}"));
         assert!(DockerRef::parse("Centos").is_err());
         assert!(DockerRef::parse("a@sha256:12").is_err());
         assert!(DockerRef::parse("").is_err());
@@ -566,7 +563,11 @@ mod tests {
             "spec": {"tags": [{"name": "latest", "referencePolicy": {"type": "Local"}}, {"name": "src"}]},
             "status": {"dockerImageRepository": internal_repository("n", "app")}});
         assert_eq!(resolve_tag(&s, "latest"), None);
-        add_tag_event(&mut s, "latest", ev("quay.io/x/app@sha256:1", "sha256:1", 1));
+        add_tag_event(
+            &mut s,
+            "latest",
+            ev("quay.io/x/app@sha256:1", "sha256:1", 1),
+        );
         add_tag_event(&mut s, "src", ev("quay.io/x/app@sha256:1", "sha256:1", 1));
         assert_eq!(
             resolve_tag(&s, "latest").unwrap(),
@@ -597,10 +598,18 @@ mod tests {
             format!("{INTERNAL_REGISTRY}/n/app:v1")
         );
         add_tag_event(&mut s, "v1", ev("r/app@sha256:1", "sha256:1", 1));
-        assert_eq!(resolve_local_name(&s, "app:v1").unwrap().unwrap(), "r/app@sha256:1");
+        assert_eq!(
+            resolve_local_name(&s, "app:v1").unwrap().unwrap(),
+            "r/app@sha256:1"
+        );
         assert!(resolve_local_name(&s, "other:v1").is_none());
         assert!(resolve_local_name(&s, "quay.io/app").is_none());
         s["spec"]["lookupPolicy"]["local"] = json!(false);
-        assert!(resolve_local_name(&s, "app").unwrap().unwrap_err().contains("does not allow local references"));
+        assert!(
+            resolve_local_name(&s, "app")
+                .unwrap()
+                .unwrap_err()
+                .contains("does not allow local references")
+        );
     }
 }

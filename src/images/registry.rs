@@ -122,8 +122,7 @@ impl RegistryClient {
         if let Some(r) = import_pinned(reference) {
             return r;
         }
-        let r = DockerRef::parse(reference)
-            .map_err(|e| fail("InvalidReference", e.to_string()))?;
+        let r = DockerRef::parse(reference).map_err(|e| fail("InvalidReference", e.to_string()))?;
         let registry = r.registry_or_default();
         let host = if registry == "docker.io" {
             "registry-1.docker.io"
@@ -212,7 +211,9 @@ impl RegistryClient {
         super::check_digest(&digest).map_err(|m| {
             fail(
                 "InternalError",
-                ctx(format!("the registry sent an invalid Docker-Content-Digest: {m}")),
+                ctx(format!(
+                    "the registry sent an invalid Docker-Content-Digest: {m}"
+                )),
             )
         })?;
         Ok(Imported {
@@ -226,7 +227,12 @@ impl RegistryClient {
         let params = parse_challenge(challenge).ok_or_else(|| {
             format!("401 with an unsupported WWW-Authenticate challenge {challenge:?} (only anonymous bearer tokens are supported)")
         })?;
-        let get = |k: &str| params.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.as_str())
+        };
         let realm = get("realm").ok_or("the bearer challenge has no realm")?;
         if !(realm.starts_with("https://") || realm.starts_with("http://")) {
             return Err(format!("the token realm {realm:?} is not an http(s) URL"));
@@ -273,7 +279,10 @@ mod tests {
             r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/centos:pull""#,
         )
         .unwrap();
-        assert_eq!(p[0], ("realm".into(), "https://auth.docker.io/token".into()));
+        assert_eq!(
+            p[0],
+            ("realm".into(), "https://auth.docker.io/token".into())
+        );
         assert_eq!(p[2].1, "repository:library/centos:pull");
         assert!(parse_challenge("Basic realm=\"x\"").is_none());
         assert!(is_loopback("127.0.0.1:5000"));

@@ -228,7 +228,9 @@ pub fn reconcile_spec_tags(
             continue;
         };
         let from_kind = str_at(&st, &["from", "kind"]).unwrap_or_default();
-        let from_name = str_at(&st, &["from", "name"]).unwrap_or_default().to_string();
+        let from_name = str_at(&st, &["from", "name"])
+            .unwrap_or_default()
+            .to_string();
         let reference = st.get("reference").and_then(Value::as_bool) == Some(true);
         let mut imported_at = None;
         match from_kind {
@@ -337,7 +339,9 @@ pub fn reconcile_spec_tags(
                         stream,
                         &tag,
                         "NotFound",
-                        format!("imagestreamimage.image.openshift.io \"{src_stream}@{id}\" not found"),
+                        format!(
+                            "imagestreamimage.image.openshift.io \"{src_stream}@{id}\" not found"
+                        ),
                         clock,
                     ),
                     1 => {
@@ -359,7 +363,9 @@ pub fn reconcile_spec_tags(
                 stream,
                 &tag,
                 "Invalid",
-                format!("invalid from.kind {other:?}: it must be DockerImage, ImageStreamTag or ImageStreamImage"),
+                format!(
+                    "invalid from.kind {other:?}: it must be DockerImage, ImageStreamTag or ImageStreamImage"
+                ),
                 clock,
             ),
         }
@@ -405,7 +411,10 @@ mod tests {
         let none = |_: &str, _: &str| None;
         assert!(reconcile_spec_tags(&mut s, &Imports::new(), &none, &NOW));
         assert_eq!(resolve_tag(&s, "7").unwrap(), from);
-        assert_eq!(s["status"]["dockerImageRepository"], format!("{INTERNAL_REGISTRY}/n/base"));
+        assert_eq!(
+            s["status"]["dockerImageRepository"],
+            format!("{INTERNAL_REGISTRY}/n/base")
+        );
         assert!(!reconcile_spec_tags(&mut s, &Imports::new(), &none, &NOW));
         // A new digest in the spec: resolved again, history grows.
         let from2 = format!("quay.io/org/base@{}", digest('b'));
@@ -422,7 +431,10 @@ mod tests {
         let mut imports = Imports::new();
         imports.insert(
             "quay.io/org/base:latest".into(),
-            Err(ImportFailure { reason: "InternalError".into(), message: "connection refused".into() }),
+            Err(ImportFailure {
+                reason: "InternalError".into(),
+                message: "connection refused".into(),
+            }),
         );
         let none = |_: &str, _: &str| None;
         assert!(reconcile_spec_tags(&mut s, &imports, &none, &NOW));
@@ -442,22 +454,35 @@ mod tests {
             "spec": {"tags": [{"name": "latest", "importPolicy": {"scheduled": true},
                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:latest"}}]}});
         let mut imports = Imports::new();
-        imports.insert("quay.io/org/base:latest".into(), Ok(Imported { reference: format!("quay.io/org/base@{}", digest('c')), image: digest('c') }));
+        imports.insert(
+            "quay.io/org/base:latest".into(),
+            Ok(Imported {
+                reference: format!("quay.io/org/base@{}", digest('c')),
+                image: digest('c'),
+            }),
+        );
         let none = |_: &str, _: &str| None;
         reconcile_spec_tags(&mut s, &imports, &none, &NOW);
         assert!(imports_needed(&s, &NOW).is_empty());
-        let later = Clock { now_secs: NOW.now_secs + 900, ..NOW };
+        let later = Clock {
+            now_secs: NOW.now_secs + 900,
+            ..NOW
+        };
         assert_eq!(imports_needed(&s, &later).len(), 1);
     }
 
     #[test]
     fn stream_tags_and_images_resolve() {
         let mut base = json!({"metadata": {"name": "base", "namespace": "n"}});
-        crate::images::add_tag_event(&mut base, "latest", TagEvent {
-            docker_image_reference: format!("{INTERNAL_REGISTRY}/n/base@{}", digest('d')),
-            image: digest('d'),
-            ..Default::default()
-        });
+        crate::images::add_tag_event(
+            &mut base,
+            "latest",
+            TagEvent {
+                docker_image_reference: format!("{INTERNAL_REGISTRY}/n/base@{}", digest('d')),
+                image: digest('d'),
+                ..Default::default()
+            },
+        );
         let b2 = base.clone();
         let lookup = move |ns: &str, n: &str| (ns == "n" && n == "base").then(|| b2.clone());
         let mut s = json!({"metadata": {"name": "app", "namespace": "n"},
@@ -468,9 +493,20 @@ mod tests {
                 {"name": "d", "from": {"kind": "Other", "name": "x"}}]}});
         assert!(reconcile_spec_tags(&mut s, &Imports::new(), &lookup, &NOW));
         // rewritten to this stream's repository, since not a reference
-        assert_eq!(resolve_tag(&s, "a").unwrap(), format!("{INTERNAL_REGISTRY}/n/app@{}", digest('d')));
-        assert_eq!(resolve_tag(&s, "b").unwrap(), format!("{INTERNAL_REGISTRY}/n/base@{}", digest('d')));
-        let cond = |t: &str| crate::images::status_tag(&s, t).unwrap()["conditions"][0]["message"].as_str().unwrap().to_string();
+        assert_eq!(
+            resolve_tag(&s, "a").unwrap(),
+            format!("{INTERNAL_REGISTRY}/n/app@{}", digest('d'))
+        );
+        assert_eq!(
+            resolve_tag(&s, "b").unwrap(),
+            format!("{INTERNAL_REGISTRY}/n/base@{}", digest('d'))
+        );
+        let cond = |t: &str| {
+            crate::images::status_tag(&s, t).unwrap()["conditions"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
         assert!(cond("c").contains("\"missing\" not found"), "{}", cond("c"));
         assert!(cond("d").contains("invalid from.kind"));
     }

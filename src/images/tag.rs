@@ -82,8 +82,9 @@ fn split_ns<'a>(s: &'a str, default_ns: &'a str) -> (&'a str, &'a str) {
 }
 
 fn has_registry(s: &str) -> bool {
-    s.split_once('/')
-        .is_some_and(|(first, _)| first.contains('.') || first.contains(':') || first == "localhost")
+    s.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    })
 }
 
 /// The source kind `oc tag` infers: a registry → DockerImage, `@id` → ImageStreamImage,
@@ -170,7 +171,8 @@ pub fn tag(
         let (stream, tag) = split_stream_tag(name_tag)
             .filter(|(s, _)| !s.contains('/'))
             .ok_or_else(|| TagError::BadDestination(dest.clone()))?;
-        if opts.alias && (src_ns != ns || split_stream_tag(src_name).map(|(s, _)| s) != Some(stream))
+        if opts.alias
+            && (src_ns != ns || split_stream_tag(src_name).map(|(s, _)| s) != Some(stream))
         {
             return Err(TagError::AliasAcrossStreams);
         }

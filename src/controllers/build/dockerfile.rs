@@ -37,8 +37,24 @@ pub enum DockerfileError {
 }
 
 const INSTRUCTIONS: &[&str] = &[
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 /// One instruction: its keyword (upper case), its arguments joined from continuation lines,
@@ -78,7 +94,9 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
     for l in &lines {
         let t = l.trim();
         let Some(d) = t.strip_prefix('#') else { break };
-        let Some((k, v)) = d.split_once('=') else { break };
+        let Some((k, v)) = d.split_once('=') else {
+            break;
+        };
         if k.trim().eq_ignore_ascii_case("escape") && v.trim() == "`" {
             escape = '`';
         }
@@ -222,17 +240,29 @@ mod tests {
         assert_eq!(froms[1].image, "centos:7");
         let (out, old) = replace_last_from(text, "r/base@sha256:1").unwrap();
         assert_eq!(old, "centos:7");
-        assert!(out.contains("FROM --platform=linux/amd64 r/base@sha256:1 AS run\nCOPY"), "{out}");
+        assert!(
+            out.contains("FROM --platform=linux/amd64 r/base@sha256:1 AS run\nCOPY"),
+            "{out}"
+        );
         assert!(out.contains("FROM golang:1.22 AS build"));
     }
 
     #[test]
     fn bad_dockerfiles() {
-        assert_eq!(parse("RUN echo\nFROM a\n"), Err(DockerfileError::BeforeFrom { line: 1, instruction: "RUN".into() }));
+        assert_eq!(
+            parse("RUN echo\nFROM a\n"),
+            Err(DockerfileError::BeforeFrom {
+                line: 1,
+                instruction: "RUN".into()
+            })
+        );
         assert_eq!(parse("RUN echo\n"), Err(DockerfileError::NoFrom));
         assert_eq!(parse("# only a comment\n\n"), Err(DockerfileError::NoFrom));
         assert_eq!(parse("FROM\n"), Err(DockerfileError::EmptyFrom { line: 1 }));
-        assert!(matches!(parse("FROM a\nBOGUS x\n"), Err(DockerfileError::Unknown { line: 2, .. })));
+        assert!(matches!(
+            parse("FROM a\nBOGUS x\n"),
+            Err(DockerfileError::Unknown { line: 2, .. })
+        ));
         assert_eq!(parse("from a\nrun x\n").unwrap()[0].image, "a");
     }
 }

@@ -53,7 +53,9 @@ fn fail(reason: &str, message: String) -> Failure {
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The digest-pinned form of `image`: as written when pinned, looked up in its registry
@@ -62,8 +64,7 @@ fn pin(image: &str, registry: &RegistryClient) -> Result<Option<(String, String)
     if image == "scratch" {
         return Ok(None);
     }
-    let r = DockerRef::parse(image)
-        .map_err(|e| fail("PullBuilderImageFailed", e.to_string()))?;
+    let r = DockerRef::parse(image).map_err(|e| fail("PullBuilderImageFailed", e.to_string()))?;
     if let Some(d) = &r.digest {
         return Ok(Some((image.to_string(), d.clone())));
     }
@@ -73,7 +74,10 @@ fn pin(image: &str, registry: &RegistryClient) -> Result<Option<(String, String)
         .map_err(|f| {
             fail(
                 "PullBuilderImageFailed",
-                format!("cannot resolve the base image {image:?} to a digest: {}", f.message),
+                format!(
+                    "cannot resolve the base image {image:?} to a digest: {}",
+                    f.message
+                ),
             )
         })
 }
@@ -116,12 +120,19 @@ fn run(
             log,
             "Cloning \"{uri}\" ({}) ...",
             pinned.map_or_else(
-                || if reference.is_empty() { "HEAD".to_string() } else { reference.to_string() },
+                || if reference.is_empty() {
+                    "HEAD".to_string()
+                } else {
+                    reference.to_string()
+                },
                 |c| format!("commit {c}")
             )
         );
         let fetched = sources.resolve(uri, reference, pinned).map_err(|e| {
-            fail("FetchSourceFailed", format!("failed to fetch the source: {e}"))
+            fail(
+                "FetchSourceFailed",
+                format!("failed to fetch the source: {e}"),
+            )
         })?;
         let _ = writeln!(log, "\tCommit:\t{} ({})", fetched.commit, fetched.summary);
         let _ = writeln!(log, "\tAuthor:\t{}", fetched.author);
@@ -174,25 +185,30 @@ fn run(
                         )
                     })?;
                 String::from_utf8(bytes).map_err(|_| {
-                    fail("DockerBuildFailed", format!("the Dockerfile {full} is not UTF-8 text"))
+                    fail(
+                        "DockerBuildFailed",
+                        format!("the Dockerfile {full} is not UTF-8 text"),
+                    )
                 })?
             }
             _ => return Err(fail("DockerBuildFailed", "no Dockerfile".into())),
         };
-        let shown = if inline.is_some() { "the inline Dockerfile".to_string() } else { format!("the Dockerfile {full}") };
+        let shown = if inline.is_some() {
+            "the inline Dockerfile".to_string()
+        } else {
+            format!("the Dockerfile {full}")
+        };
         let from = s(ds, "/from/name").map(str::to_string);
         let (text, base_image) = match &from {
             Some(image) => {
-                let (t, old) = dockerfile::replace_last_from(&text, image).map_err(|e| {
-                    fail("DockerBuildFailed", format!("{shown} is invalid: {e}"))
-                })?;
+                let (t, old) = dockerfile::replace_last_from(&text, image)
+                    .map_err(|e| fail("DockerBuildFailed", format!("{shown} is invalid: {e}")))?;
                 let _ = writeln!(log, "Replaced Dockerfile FROM image {old} with {image}");
                 (t, image.clone())
             }
             None => {
-                let froms = dockerfile::parse(&text).map_err(|e| {
-                    fail("DockerBuildFailed", format!("{shown} is invalid: {e}"))
-                })?;
+                let froms = dockerfile::parse(&text)
+                    .map_err(|e| fail("DockerBuildFailed", format!("{shown} is invalid: {e}")))?;
                 let last = froms.last().map(|f| f.image.clone()).unwrap_or_default();
                 (text, last)
             }
@@ -210,7 +226,10 @@ fn run(
         inputs["env"] = ds.get("env").cloned().unwrap_or(Value::Null);
     } else if let Some(ss) = strategy.get("sourceStrategy").filter(|v| v.is_object()) {
         let builder = s(ss, "/from/name").ok_or_else(|| {
-            fail("PullBuilderImageFailed", "the Source strategy names no builder image (from)".into())
+            fail(
+                "PullBuilderImageFailed",
+                "the Source strategy names no builder image (from)".into(),
+            )
         })?;
         base = pin(builder, registry)?;
         let _ = writeln!(log, "Using builder image {builder} (S2I)");
@@ -223,7 +242,10 @@ fn run(
             "the Custom strategy is not supported by the embedded cluster".into(),
         ));
     } else {
-        return Err(fail("GenericBuildFailed", "the build has no strategy".into()));
+        return Err(fail(
+            "GenericBuildFailed",
+            "the build has no strategy".into(),
+        ));
     }
     inputs["base"] = json!(base.as_ref().map(|b| b.1.clone()));
     let digest = format!(

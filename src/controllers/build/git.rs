@@ -31,7 +31,9 @@ pub struct SourceCache {
 
 impl std::fmt::Debug for SourceCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceCache").field("root", &self.root).finish()
+        f.debug_struct("SourceCache")
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -72,7 +74,10 @@ impl SourceCache {
                 Repository::open_bare(&dir)
             } else {
                 std::fs::create_dir_all(&dir).map_err(|e| {
-                    SourceError(format!("cannot create the source cache {}: {e}", dir.display()))
+                    SourceError(format!(
+                        "cannot create the source cache {}: {e}",
+                        dir.display()
+                    ))
                 })?;
                 Repository::init_bare(&dir)
             }
@@ -150,7 +155,12 @@ impl SourceCache {
 
     /// The tree id of `path` (`""` for the root) in `commit`, or `None` when it is not a
     /// directory there.
-    pub fn tree_id(&mut self, url: &str, commit: &str, path: &str) -> Result<Option<String>, SourceError> {
+    pub fn tree_id(
+        &mut self,
+        url: &str,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<String>, SourceError> {
         let repo = self.repo(url)?;
         let tree = commit_tree(repo, commit)?;
         let path = path.trim_matches('/');
@@ -164,7 +174,12 @@ impl SourceCache {
     }
 
     /// The contents of file `path` in `commit`, or `None` when it is not a file there.
-    pub fn read_file(&mut self, url: &str, commit: &str, path: &str) -> Result<Option<Vec<u8>>, SourceError> {
+    pub fn read_file(
+        &mut self,
+        url: &str,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
         let repo = self.repo(url)?;
         let tree = commit_tree(repo, commit)?;
         let Ok(entry) = tree.get_path(Path::new(path.trim_matches('/'))) else {
@@ -203,7 +218,11 @@ fn resolve_in(
             .revparse_single(c)
             .and_then(|o| o.peel_to_commit())
             .map(|c| c.id())
-            .map_err(|_| SourceError(format!("commit {c:?} is not in {url:?} (fetched its branches and tags)")));
+            .map_err(|_| {
+                SourceError(format!(
+                    "commit {c:?} is not in {url:?} (fetched its branches and tags)"
+                ))
+            });
     }
     let r = reference.trim();
     let short = r.strip_prefix("refs/heads/").unwrap_or(r);
@@ -224,7 +243,8 @@ fn resolve_in(
             return Ok(commit.id());
         }
     }
-    if r.len() >= 4 && r.chars().all(|c| c.is_ascii_hexdigit())
+    if r.len() >= 4
+        && r.chars().all(|c| c.is_ascii_hexdigit())
         && let Ok(c) = repo.revparse_single(r).and_then(|o| o.peel_to_commit())
     {
         return Ok(c.id());

@@ -107,7 +107,13 @@ pub fn reconcile(
         if let Some(mut b) = txn.get(key)?
             && !is_terminal(&b)
         {
-            finish(&mut b, "Cancelled", "CancelledBuild", "The build was cancelled by the user.", &now);
+            finish(
+                &mut b,
+                "Cancelled",
+                "CancelledBuild",
+                "The build was cancelled by the user.",
+                &now,
+            );
             written.push(rv(&txn.update(b)?));
         }
         txn.commit()?;
@@ -198,23 +204,33 @@ fn push_output(
         return Ok(None);
     };
     if str_at(to, "/kind") != Some("ImageStreamTag") {
-        return Ok(str_at(to, "/name").map(|n| format!("{n} (not pushed: the embedded cluster pushes only to ImageStreamTags)")));
+        return Ok(str_at(to, "/name").map(|n| {
+            format!("{n} (not pushed: the embedded cluster pushes only to ImageStreamTags)")
+        }));
     }
     let Some((stream, tag)) = str_at(to, "/name").and_then(split_stream_tag) else {
         return Ok(None);
     };
     let (_, bns) = images::name_ns(build);
-    let ns = str_at(to, "/namespace").filter(|s| !s.is_empty()).unwrap_or(bns).to_string();
+    let ns = str_at(to, "/namespace")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(bns)
+        .to_string();
     let key = stream_key(&ns, stream);
     let mut s = match txn.get(&key)? {
         Some(s) => s,
-        None => txn.create(json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-            "metadata": {"name": stream, "namespace": ns}, "spec": {}}))?,
+        None => txn.create(
+            json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": stream, "namespace": ns}, "spec": {}}),
+        )?,
     };
     let repo = images::internal_repository(&ns, stream);
     let reference = format!("{repo}@{digest}");
     let generation = images::generation(&s);
-    if s.pointer("/status/dockerImageRepository").and_then(Value::as_str) != Some(repo.as_str()) {
+    if s.pointer("/status/dockerImageRepository")
+        .and_then(Value::as_str)
+        != Some(repo.as_str())
+    {
         if !s.get("status").is_some_and(Value::is_object) {
             s["status"] = json!({});
         }
@@ -268,7 +284,12 @@ fn prune_history(cluster: &mut LocalCluster, build: &Value) -> Result<Vec<u64>, 
     else {
         return Ok(Vec::new());
     };
-    let bc_key = ResourceKey::new("build.openshift.io", "BuildConfig", ns.clone(), config.clone());
+    let bc_key = ResourceKey::new(
+        "build.openshift.io",
+        "BuildConfig",
+        ns.clone(),
+        config.clone(),
+    );
     let Some(bc) = cluster.get(&bc_key)? else {
         return Ok(Vec::new());
     };
@@ -277,7 +298,10 @@ fn prune_history(cluster: &mut LocalCluster, build: &Value) -> Result<Vec<u64>, 
             .and_then(Value::as_u64)
             .unwrap_or(5) as usize
     };
-    let (ok_limit, failed_limit) = (limit("successfulBuildsHistoryLimit"), limit("failedBuildsHistoryLimit"));
+    let (ok_limit, failed_limit) = (
+        limit("successfulBuildsHistoryLimit"),
+        limit("failedBuildsHistoryLimit"),
+    );
     let sel = Selector::parse(&format!("{CONFIG_LABEL}={config}")).unwrap_or_default();
     let mut builds = cluster.list("build.openshift.io", "Build", Some(&ns), &sel)?;
     builds.sort_by_key(|b| std::cmp::Reverse(number(b)));
@@ -290,7 +314,11 @@ fn prune_history(cluster: &mut LocalCluster, build: &Value) -> Result<Vec<u64>, 
             _ => continue,
         };
         *counter += 1;
-        let lim = if phase(b) == "Complete" { ok_limit } else { failed_limit };
+        let lim = if phase(b) == "Complete" {
+            ok_limit
+        } else {
+            failed_limit
+        };
         if *counter > lim
             && let Ok(k) = ResourceKey::of(b)
         {
