@@ -448,22 +448,17 @@ fn ensure_revision(txn: &mut Txn<'_>, dc: &mut Value, now: &str) -> Result<(), C
         .pointer("/spec/revisionHistoryLimit")
         .and_then(Value::as_i64)
         .unwrap_or(10);
-    let sel = Selector::parse(&format!("{DC_NAME}={name}")).unwrap_or_default();
-    let mut revisions = txn.list("", "ReplicationController", Some(&ns), &sel)?;
-    revisions.sort_by_key(|r| std::cmp::Reverse(revision_of(r)));
-    for (i, r) in revisions.into_iter().enumerate() {
-        if revision_of(&r) >= version {
-            continue;
-        }
-        if i as i64 > limit {
-            if let Ok(k) = ResourceKey::of(&r) {
-                txn.delete(&k)?;
-            }
-        } else if r.pointer("/spec/replicas").and_then(Value::as_i64) != Some(0) {
-            let mut r = r;
-            r["spec"]["replicas"] = json!(0);
-            txn.update(r)?;
-        }
+    // Every rollout does this, so only the previous revision can still be scaled up and only
+    // the one just past the limit can be left over: point reads, not a list of every revision.
+    if let Some(mut previous) = txn.get(&rc_key(&ns, &name, version - 1))?
+        && previous.pointer("/spec/replicas").and_then(Value::as_i64) != Some(0)
+    {
+        previous["spec"]["replicas"] = json!(0);
+        txn.update(previous)?;
+    }
+    let expired = version - limit - 1;
+    if expired > 0 {
+        txn.delete(&rc_key(&ns, &name, expired))?;
     }
     conditions::set(
         dc,

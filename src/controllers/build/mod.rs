@@ -302,26 +302,31 @@ fn prune_history(cluster: &mut LocalCluster, build: &Value) -> Result<Vec<u64>, 
         limit("successfulBuildsHistoryLimit"),
         limit("failedBuildsHistoryLimit"),
     );
-    let sel = Selector::parse(&format!("{CONFIG_LABEL}={config}")).unwrap_or_default();
-    let mut builds = cluster.list("build.openshift.io", "Build", Some(&ns), &sel)?;
-    builds.sort_by_key(|b| std::cmp::Reverse(number(b)));
+    // Every finished build prunes, so only the newest builds can be beyond a limit: look at a
+    // window of build numbers by name (point reads) rather than listing every Build.
+    let newest = bc
+        .pointer("/status/lastVersion")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .max(number(build));
+    let window = (ok_limit + failed_limit) as i64 * 2 + 20;
     let mut doomed = Vec::new();
     let (mut ok, mut failed) = (0, 0);
-    for b in &builds {
-        let counter = match phase(b) {
-            "Complete" => &mut ok,
-            "Failed" | "Error" | "Cancelled" => &mut failed,
+    for n in (newest.saturating_sub(window).max(1)..=newest).rev() {
+        let k = ResourceKey::new(
+            "build.openshift.io",
+            "Build",
+            ns.clone(),
+            format!("{config}-{n}"),
+        );
+        let Some(b) = cluster.get(&k)? else { continue };
+        let (counter, lim) = match phase(&b) {
+            "Complete" => (&mut ok, ok_limit),
+            "Failed" | "Error" | "Cancelled" => (&mut failed, failed_limit),
             _ => continue,
         };
         *counter += 1;
-        let lim = if phase(b) == "Complete" {
-            ok_limit
-        } else {
-            failed_limit
-        };
-        if *counter > lim
-            && let Ok(k) = ResourceKey::of(b)
-        {
+        if *counter > lim {
             doomed.push(k);
         }
     }
