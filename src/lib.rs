@@ -17,7 +17,8 @@
 //! - [`reconcile`]: plan and apply one app's resource set — ownership marks, inventory, prune
 //!   guards, kind order, one transaction ([`reconcile::sync_once`]).
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
-//!   keeping generated parameter values stable across syncs.
+//!   keeping generated parameter values stable across syncs; [`newapp`] adds what
+//!   `oc new-app --template` adds and records a new-app app's source.
 //! - [`images`]: ImageStream semantics — references, tag history, resolving a tag to a pull
 //!   spec, imports over the OCI distribution API, `oc tag`.
 //! - [`controllers`]: the embedded cluster's controllers — image streams, build configs, the
@@ -36,6 +37,7 @@ pub mod config;
 pub mod controllers;
 pub mod diff;
 pub mod images;
+pub mod newapp;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;

@@ -4,12 +4,19 @@
 //! (diff), 2 error. Errors print as `error: <message>` on stderr.
 
 pub mod cluster;
+mod delete;
+mod describe;
+mod get;
 mod import_image;
 mod logs;
+mod new_app;
+mod objects;
 mod output;
 mod process;
+pub mod progress;
 mod render;
 mod rollout;
+mod settle;
 mod start_build;
 mod sync;
 mod tag;
@@ -63,6 +70,18 @@ enum Command {
     /// Roll out, list or roll back DeploymentConfig revisions.
     #[command(after_help = rollout::EXAMPLES)]
     Rollout(rollout::RolloutArgs),
+    /// Instantiate a template as one app, as `oc new-app --template` does.
+    #[command(name = "new-app", after_help = new_app::EXAMPLES)]
+    NewApp(new_app::NewAppArgs),
+    /// List objects of the cluster in the table shape of `oc get` (or follow changes).
+    #[command(after_help = get::EXAMPLES)]
+    Get(get::GetArgs),
+    /// Delete objects from the cluster.
+    #[command(after_help = delete::EXAMPLES)]
+    Delete(delete::DeleteArgs),
+    /// Show one object in detail, with its recent changes.
+    #[command(after_help = describe::EXAMPLES)]
+    Describe(describe::DescribeArgs),
 }
 
 /// Runs kascade with the process's arguments and returns its exit code.
@@ -86,6 +105,10 @@ pub fn main() -> ExitCode {
         Command::StartBuild(a) => start_build::exec(a),
         Command::Logs(a) => logs::exec(a),
         Command::Rollout(a) => rollout::exec(a),
+        Command::NewApp(a) => new_app::exec(a),
+        Command::Get(a) => get::exec(a),
+        Command::Delete(a) => delete::exec(a),
+        Command::Describe(a) => describe::exec(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

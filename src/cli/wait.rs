@@ -5,14 +5,13 @@
 //! Every state-changing command (`sync`, `tag`, `import-image`, `start-build`, `rollout`, and
 //! `new-app`) flattens [`WaitArgs`] and calls [`settle`] after writing.
 
-use std::io::{self, IsTerminal, Write};
-use std::time::Duration;
+use std::io::{self, Write};
 
 use anyhow::Context as _;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::cluster::{Backend, ClusterArgs};
+use super::progress::Progress;
 use crate::cluster::LocalCluster;
 use crate::controllers::{self, Activity, Observer, Options, Report};
 
@@ -25,42 +24,22 @@ pub struct WaitArgs {
     pub no_wait: bool,
 }
 
-/// A spinner on stderr when it is a terminal, hidden otherwise.
-struct Progress {
-    bar: ProgressBar,
+/// The spinner of [`super::progress`], saying what the controllers are doing.
+struct Observe {
+    spinner: Progress,
+    steps: usize,
 }
 
-impl Progress {
-    fn new() -> Self {
-        let bar = if io::stderr().is_terminal() {
-            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.enable_steady_tick(Duration::from_millis(120));
-            b
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_prefix("settling");
-        Progress { bar }
-    }
-}
-
-impl Observer for Progress {
+impl Observer for Observe {
     fn activity(&mut self, activity: &Activity) {
-        self.bar.set_message(activity.line());
+        self.spinner.set_message(format!(
+            "settling ({} steps): {}",
+            self.steps,
+            activity.line()
+        ));
     }
-    fn progress(&mut self, steps: usize, pending: usize) {
-        self.bar
-            .set_prefix(format!("settling: {steps} steps, {pending} queued"));
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
+    fn progress(&mut self, steps: usize, _pending: usize) {
+        self.steps = steps;
     }
 }
 
@@ -76,8 +55,11 @@ pub fn settle(cluster: &ClusterArgs, wait: &WaitArgs) -> anyhow::Result<Option<R
             cluster.state.display()
         )
     })?;
-    let mut progress = Progress::new();
-    let report = controllers::run_until_settled(&mut local, &Options::default(), &mut progress)
+    let mut observe = Observe {
+        spinner: Progress::spinner("settling the embedded cluster"),
+        steps: 0,
+    };
+    let report = controllers::run_until_settled(&mut local, &Options::default(), &mut observe)
         .context("the embedded cluster's controllers failed")?;
     Ok(Some(report))
 }

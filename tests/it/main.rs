@@ -8,6 +8,9 @@ mod cli;
 mod corpus;
 mod diff;
 mod golden;
+#[cfg(feature = "kube")]
+mod kube;
+mod objects;
 mod props;
 mod render;
 mod sync;
