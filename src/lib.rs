@@ -22,6 +22,11 @@
 //! - [`source`]: Git repositories — a cache of bare repositories under the state dir, fetched
 //!   incrementally under a lock, and read-only snapshots of one commit's tree
 //!   ([`source::fetch`]). Only [`source::git`] names git2.
+//! - [`images`]: ImageStream semantics — references, tag history, resolving a tag to a pull
+//!   spec, imports over the OCI distribution API, `oc tag`.
+//! - [`controllers`]: the embedded cluster's controllers — image streams, build configs, the
+//!   build executor, DeploymentConfig rollouts, the `image.openshift.io/triggers` annotation —
+//!   run until the cluster settles.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
@@ -32,7 +37,9 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod controllers;
 pub mod diff;
+pub mod images;
 pub mod newapp;
 pub mod paths;
 pub mod reconcile;

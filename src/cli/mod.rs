@@ -7,14 +7,20 @@ pub mod cluster;
 mod delete;
 mod describe;
 mod get;
+mod import_image;
+mod logs;
 mod new_app;
 mod objects;
 mod output;
 mod process;
 pub mod progress;
 mod render;
+mod rollout;
 mod settle;
+mod start_build;
 mod sync;
+mod tag;
+pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -49,6 +55,21 @@ enum Command {
     /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
     #[command(after_help = sync::DIFF_EXAMPLES)]
     Diff(sync::DiffArgs),
+    /// Point ImageStream tags at an image, another tag, or an external image (`oc tag`).
+    #[command(after_help = tag::EXAMPLES)]
+    Tag(tag::TagArgs),
+    /// Import an external image into an ImageStream tag (`oc import-image`).
+    #[command(name = "import-image", after_help = import_image::EXAMPLES)]
+    ImportImage(import_image::ImportImageArgs),
+    /// Start a build of a BuildConfig on the embedded cluster (`oc start-build`).
+    #[command(name = "start-build", after_help = start_build::EXAMPLES)]
+    StartBuild(start_build::StartBuildArgs),
+    /// Print a build's log.
+    #[command(after_help = logs::EXAMPLES)]
+    Logs(logs::LogsArgs),
+    /// Roll out, list or roll back DeploymentConfig revisions.
+    #[command(after_help = rollout::EXAMPLES)]
+    Rollout(rollout::RolloutArgs),
     /// Instantiate a template as one app, as `oc new-app --template` does.
     #[command(name = "new-app", after_help = new_app::EXAMPLES)]
     NewApp(new_app::NewAppArgs),
@@ -79,6 +100,11 @@ pub fn main() -> ExitCode {
         Command::Render(a) => render::exec(a),
         Command::Sync(a) => sync::exec_sync(a),
         Command::Diff(a) => sync::exec_diff(a),
+        Command::Tag(a) => tag::exec(a),
+        Command::ImportImage(a) => import_image::exec(a),
+        Command::StartBuild(a) => start_build::exec(a),
+        Command::Logs(a) => logs::exec(a),
+        Command::Rollout(a) => rollout::exec(a),
         Command::NewApp(a) => new_app::exec(a),
         Command::Get(a) => get::exec(a),
         Command::Delete(a) => delete::exec(a),

@@ -336,7 +336,7 @@ pub fn exec(args: NewAppArgs) -> anyhow::Result<u8> {
             return Err(e.into());
         }
         newapp::record_source(cluster.as_mut(), &name, &namespace, &source)?;
-        super::settle::after_change(cluster.as_mut())?;
+        super::settle::after_change(cluster.as_mut(), &args.cluster)?;
     }
     for key in &keys {
         writeln!(

@@ -23,6 +23,9 @@ pub const SYNC_EXAMPLES: &str = "Examples:
   # What would change, without changing anything
   kascade sync --dry-run
 
+  # Apply and return at once; builds and rollouts run on the next command or in `kascade run`
+  kascade sync --no-wait
+
   # A directory of manifests as one app, deleting what is no longer in it
   kascade sync -f manifests/ --app web -n web --prune
 
@@ -134,6 +137,8 @@ pub struct SyncArgs {
     /// Plan and print, change nothing.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    wait: super::wait::WaitArgs,
 }
 
 /// Arguments of `kascade diff`.
@@ -530,6 +535,16 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     }
     if args.target.output == PlanFormat::Json {
         writeln!(out, "{}", super::output::json_pretty(&plans))?;
+    }
+    drop(cluster);
+    if !args.dry_run
+        && let Some(report) = super::wait::settle(&args.target.cluster, &args.wait)?
+    {
+        if args.target.output == PlanFormat::Json {
+            super::wait::print_report(&report, &mut io::stderr().lock())?;
+        } else {
+            super::wait::print_report(&report, &mut out)?;
+        }
     }
     Ok(0)
 }
