@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
-use crate::reconcile::{AppSpec, Policy};
+use crate::reconcile::{self, AppSpec, Plan, Policy, SyncReport};
 use crate::resource::{Origin, Resource, ResourceKey, ResourceSet, base64, hash};
 use crate::template::catalog;
 use crate::template::openshift::{self, params};
@@ -47,6 +47,9 @@ pub enum AppError {
     /// Reading the stored generated values failed.
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// Planning or applying the rendered app failed.
+    #[error(transparent)]
+    Reconcile(#[from] crate::reconcile::ReconcileError),
 }
 
 /// An app rendered and ready to sync.
@@ -108,6 +111,9 @@ pub struct RenderContext {
     pub template_dirs: Vec<PathBuf>,
     /// Seed for new generated values (tests and reproducible runs).
     pub seed: Option<u64>,
+    /// The source revision to record (a commit); `None` records `local:<digest>` of the
+    /// rendered objects.
+    pub revision: Option<String>,
 }
 
 /// Renders `app` for `cluster`, reusing stored generated values.
@@ -150,8 +156,13 @@ pub fn render_app(
             message: e.to_string(),
         })?;
     }
-    let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
-    let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
+    let revision = match &ctx.revision {
+        Some(r) => r.clone(),
+        None => {
+            let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
+            format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12])
+        }
+    };
     Ok(RenderedApp {
         spec: AppSpec {
             name: app.name.clone(),
@@ -227,6 +238,35 @@ fn render_template(
     Ok((set, messages, generated))
 }
 
+/// One app rendered and planned (and, unless a dry run, applied).
+#[derive(Debug, Clone)]
+pub struct AppSync {
+    /// The plan, made against the live cluster.
+    pub plan: Plan,
+    /// What was applied (`None` for a dry run).
+    pub report: Option<SyncReport>,
+    /// Template messages of the render.
+    pub messages: Vec<(String, String)>,
+}
+
+/// Renders `app` and syncs it into `cluster` (plans only when `dry_run`): what `kascade sync`,
+/// `kascade diff` and `kascade run` do for each app. A dry-run plan can be applied later with
+/// [`crate::reconcile::apply`]; a change made in between is a conflict.
+pub fn sync_app(
+    cluster: &mut dyn Cluster,
+    app: &AppConfig,
+    ctx: &RenderContext,
+    dry_run: bool,
+) -> Result<AppSync, AppError> {
+    let rendered = render_app(cluster, app, ctx)?;
+    let (plan, report) = reconcile::sync_once(cluster, &rendered.spec, &rendered.set, dry_run)?;
+    Ok(AppSync {
+        plan,
+        report,
+        messages: rendered.messages,
+    })
+}
+
 /// An app for `-f PATH` or `--template NAME` on the command line.
 pub fn ad_hoc(name: String, namespace: String, source: AppSource, policy: Policy) -> AppConfig {
     AppConfig {
@@ -234,6 +274,8 @@ pub fn ad_hoc(name: String, namespace: String, source: AppSource, policy: Policy
         namespace,
         source,
         policy,
+        sync_interval: None,
+        self_heal: false,
     }
 }
 

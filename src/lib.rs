@@ -19,6 +19,8 @@
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
+//! - [`daemon`]: `kascade run` — per-app sync loops, controllers, the HTTP server with
+//!   health, metrics, status and webhooks.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
@@ -28,6 +30,7 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod daemon;
 pub mod diff;
 pub mod paths;
 pub mod reconcile;

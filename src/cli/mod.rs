@@ -7,6 +7,8 @@ pub mod cluster;
 mod output;
 mod process;
 mod render;
+mod run;
+mod status;
 mod sync;
 
 use std::io::{self, IsTerminal, Write};
@@ -21,9 +23,10 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  kascade process --list\n  kascade process base-image-example -p GIT_URL=https://example.com/repo.git\n  kascade render examples/base-image/apps -o yaml"
 )]
 pub struct Args {
-    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG.
-    #[arg(long, global = true, env = "KASCADE_LOG", default_value = "warn")]
-    log: String,
+    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG [default: warn;
+    /// info for run].
+    #[arg(long, global = true, env = "KASCADE_LOG")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +45,12 @@ enum Command {
     /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
     #[command(after_help = sync::DIFF_EXAMPLES)]
     Diff(sync::DiffArgs),
+    /// Keep every app in sync: interval syncs, webhooks, health and metrics over HTTP.
+    #[command(after_help = run::EXAMPLES)]
+    Run(run::RunArgs),
+    /// Show every app's revision, last sync, result and drift, from the state.
+    #[command(after_help = status::EXAMPLES)]
+    Status(status::StatusArgs),
 }
 
 /// Runs kascade with the process's arguments and returns its exit code.
@@ -54,12 +63,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(&args.log);
+    let default_log = if matches!(args.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(args.log.as_deref().unwrap_or(default_log));
     let result = match args.command {
         Command::Process(a) => process::exec(a),
         Command::Render(a) => render::exec(a),
         Command::Sync(a) => sync::exec_sync(a),
         Command::Diff(a) => sync::exec_diff(a),
+        Command::Run(a) => run::exec(a),
+        Command::Status(a) => status::exec(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::app::{self, RenderContext};
 use crate::config::{AppConfig, AppSource, Config};
 use crate::diff::Action;
-use crate::reconcile::{self, Plan, Policy};
+use crate::reconcile::{Plan, Policy};
 use crate::template::openshift::params;
 
 pub const SYNC_EXAMPLES: &str = "Examples:
@@ -109,6 +109,7 @@ fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
     let mut ctx = RenderContext {
         template_dirs: t.templates.clone(),
         seed: t.seed,
+        revision: None,
     };
     let flags = Policy {
         prune: t.prune,
@@ -224,13 +225,8 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
     for app in &apps {
-        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, report) = reconcile::sync_once(
-            cluster.as_mut(),
-            &rendered.spec,
-            &rendered.set,
-            args.dry_run,
-        )?;
+        let app::AppSync { plan, report, .. } =
+            app::sync_app(cluster.as_mut(), app, &ctx, args.dry_run)?;
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -276,9 +272,7 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     let mut differs = false;
     let mut plans = Vec::new();
     for app in &apps {
-        let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, _) =
-            reconcile::sync_once(cluster.as_mut(), &rendered.spec, &rendered.set, true)?;
+        let plan = app::sync_app(cluster.as_mut(), app, &ctx, true)?.plan;
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
