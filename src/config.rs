@@ -348,9 +348,9 @@ impl Config {
             };
             let sync_interval = match a.get("syncInterval") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(
-                    parse_interval(s).map_err(|m| invalid(&at("syncInterval"), m))?,
-                ),
+                Some(Value::String(s)) => {
+                    Some(parse_interval(s).map_err(|m| invalid(&at("syncInterval"), m))?)
+                }
                 Some(_) => {
                     return Err(invalid(
                         &at("syncInterval"),
@@ -397,10 +397,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
+        let unit = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let one = match &rest[..unit] {
             "ms" => Duration::from_millis(1),
             "s" => Duration::from_secs(1),

@@ -79,7 +79,12 @@ pub(crate) fn apps_json(shared: &Shared) -> Value {
                 o.insert("name".into(), json!(entry.name));
                 o.insert(
                     "repo".into(),
-                    json!(entry.repo.as_ref().map(|r| json!({"url": r.url, "ref": r.reference}))),
+                    json!(
+                        entry
+                            .repo
+                            .as_ref()
+                            .map(|r| json!({"url": r.url, "ref": r.reference}))
+                    ),
                 );
             }
             v

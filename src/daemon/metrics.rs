@@ -53,7 +53,11 @@ struct AppMetrics {
 }
 
 /// A gauge family: name, help, the value of one app.
-type Gauge = (&'static str, &'static str, fn(&AppMetrics) -> Option<String>);
+type Gauge = (
+    &'static str,
+    &'static str,
+    fn(&AppMetrics) -> Option<String>,
+);
 
 #[derive(Debug, Default)]
 struct Inner {

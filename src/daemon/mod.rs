@@ -321,7 +321,11 @@ pub struct RepoSyncer {
 
 impl RepoSyncer {
     /// A syncer of the apps of `source` into the cluster `cluster` opens.
-    pub fn new(source: Arc<dyn SnapshotSource>, cluster: ClusterOpener, ctx: RenderContext) -> Self {
+    pub fn new(
+        source: Arc<dyn SnapshotSource>,
+        cluster: ClusterOpener,
+        ctx: RenderContext,
+    ) -> Self {
         RepoSyncer {
             source,
             cluster,
@@ -352,14 +356,15 @@ impl Syncer for RepoSyncer {
     fn sync(&self, name: &str, _reason: &Reason) -> Result<SyncOutcome, SyncError> {
         let snapshot = self.source.snapshot()?;
         let config = Config::load(&snapshot.config)?;
-        let app = config
-            .apps
-            .iter()
-            .find(|a| a.name == name)
-            .ok_or_else(|| SyncError::AppGone {
-                app: name.to_string(),
-                config: snapshot.config.display().to_string(),
-            })?;
+        let app =
+            config
+                .apps
+                .iter()
+                .find(|a| a.name == name)
+                .ok_or_else(|| SyncError::AppGone {
+                    app: name.to_string(),
+                    config: snapshot.config.display().to_string(),
+                })?;
         let mut ctx = self.ctx.clone();
         ctx.revision = snapshot.revision.clone();
         if let Some(dir) = &config.templates_dir {
@@ -492,7 +497,9 @@ impl Daemon {
 
     fn shared_mut(&mut self) -> &mut Shared {
         Arc::get_mut(&mut self.shared).unwrap_or_else(|| {
-            unreachable!("the daemon's state is shared only once it runs (handles are cloned later)")
+            unreachable!(
+                "the daemon's state is shared only once it runs (handles are cloned later)"
+            )
         })
     }
 
@@ -548,10 +555,8 @@ impl Daemon {
             None => None,
         };
         let workers = scheduler::start(shared.clone(), shutdown.clone());
-        let controllers = tokio::spawn(scheduler::controller_loop(
-            shared.clone(),
-            shutdown.clone(),
-        ));
+        let controllers =
+            tokio::spawn(scheduler::controller_loop(shared.clone(), shutdown.clone()));
         for w in workers {
             let _ = w.await;
         }

@@ -1,6 +1,9 @@
 //! When each app syncs: one task per app, so one app never syncs twice at once.
 //!
-//! - The first sync runs at start. After a success the next is due after the app's interval
+//! - The first syncs run at start, in declaration order (an app's first sync waits for the
+//!   first attempt of the app declared before it, so a Namespace declared by an earlier app
+//!   exists when a later one needs it); after that every app runs on its own.
+//! - After the first sync, After a success the next is due after the app's interval
 //!   plus a random jitter (up to [`SchedulerConfig::jitter`] of the interval), so many apps
 //!   do not sync in lockstep.
 //! - After a failure the next attempt is due after an exponential backoff
@@ -16,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -245,19 +248,40 @@ impl Scheduler {
 
 /// Starts one task per app.
 pub(crate) fn start(shared: Arc<Shared>, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    shared
-        .scheduler
-        .slots
-        .iter()
-        .map(|slot| tokio::spawn(worker(shared.clone(), slot.clone(), shutdown.clone())))
-        .collect()
+    let mut previous: Option<oneshot::Receiver<()>> = None;
+    let mut workers = Vec::new();
+    for slot in &shared.scheduler.slots {
+        let (done, next) = oneshot::channel();
+        workers.push(tokio::spawn(worker(
+            shared.clone(),
+            slot.clone(),
+            shutdown.clone(),
+            previous.take(),
+            done,
+        )));
+        previous = Some(next);
+    }
+    workers
 }
 
-async fn worker(shared: Arc<Shared>, slot: Arc<Slot>, shutdown: CancellationToken) {
+async fn worker(
+    shared: Arc<Shared>,
+    slot: Arc<Slot>,
+    shutdown: CancellationToken,
+    after: Option<oneshot::Receiver<()>>,
+    first_done: oneshot::Sender<()>,
+) {
+    if let Some(after) = after {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return,
+            _ = after => {}
+        }
+    }
+    let mut first_done = Some(first_done);
     let scheduler = &shared.scheduler;
     let name = slot.entry.name.clone();
     let mut reason = Reason::Startup;
-    let mut first = true;
     loop {
         lock(&slot.state).syncing = true;
         let started = Instant::now();
@@ -305,9 +329,9 @@ async fn worker(shared: Arc<Shared>, slot: Arc<Slot>, shutdown: CancellationToke
         };
         shared.metrics.sync_finished(&name, &result, duration);
         log_sync(&name, &reason, &result, duration, next_in);
-        if first {
-            first = false;
+        if let Some(done) = first_done.take() {
             scheduler.unready.fetch_sub(1, Ordering::SeqCst);
+            let _ = done.send(());
         }
         if let Some(open) = shared.cluster.clone() {
             let app = name.clone();
@@ -416,7 +440,10 @@ mod tests {
         let waits: Vec<u64> = (1..=6).map(|n| c.backoff(n).as_secs()).collect();
         assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
         assert_eq!(c.backoff(u32::MAX), Duration::from_secs(60));
-        assert_eq!(c.jittered(Duration::from_secs(100)), Duration::from_secs(100));
+        assert_eq!(
+            c.jittered(Duration::from_secs(100)),
+            Duration::from_secs(100)
+        );
     }
 
     #[test]

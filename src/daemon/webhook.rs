@@ -44,7 +44,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::time::Instant;
 
-use super::{RepoRef, Reason, Shared};
+use super::{Reason, RepoRef, Shared};
 use crate::cluster::Selector;
 
 /// GitHub's payload cap.
@@ -87,8 +87,14 @@ pub struct WebhookConfig {
 impl std::fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookConfig")
-            .field("github_secret", &self.github_secret.as_ref().map(|_| "<set>"))
-            .field("generic_token", &self.generic_token.as_ref().map(|_| "<set>"))
+            .field(
+                "github_secret",
+                &self.github_secret.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "generic_token",
+                &self.generic_token.as_ref().map(|_| "<set>"),
+            )
             .field("github_max_body", &self.github_max_body)
             .field("generic_max_body", &self.generic_max_body)
             .field("per_address", &self.per_address)
@@ -250,9 +256,8 @@ pub fn verify_github_signature(secret: &[u8], header: &str, body: &[u8]) -> bool
 
 /// `sha256=<hex>` of `body` under `secret`, as GitHub sends it.
 pub fn github_signature(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| {
-        unreachable!("HMAC accepts keys of any length")
-    });
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -327,11 +332,18 @@ impl Push {
     /// A GitHub push payload.
     pub fn from_github(v: &Value) -> Option<Push> {
         let repo = v.get("repository")?;
-        let urls = ["clone_url", "ssh_url", "html_url", "git_url", "url", "svn_url"]
-            .iter()
-            .filter_map(|k| repo.get(*k).and_then(Value::as_str))
-            .map(str::to_string)
-            .collect();
+        let urls = [
+            "clone_url",
+            "ssh_url",
+            "html_url",
+            "git_url",
+            "url",
+            "svn_url",
+        ]
+        .iter()
+        .filter_map(|k| repo.get(*k).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
         Some(Push {
             urls,
             reference: Some(v.get("ref")?.as_str()?.to_string()),
@@ -411,7 +423,12 @@ impl Push {
 
     /// The BuildConfigs among `bcs` this push builds, for a hook whose trigger type is
     /// `trigger_type` (`GitHub` or `Generic`).
-    pub fn build_requests(&self, bcs: &[Value], trigger_type: &str, cause: &str) -> Vec<BuildRequest> {
+    pub fn build_requests(
+        &self,
+        bcs: &[Value],
+        trigger_type: &str,
+        cause: &str,
+    ) -> Vec<BuildRequest> {
         let mut out = Vec::new();
         for bc in bcs {
             let Some(git) = bc.pointer("/spec/source/git") else {
@@ -580,6 +597,17 @@ async fn read_body(
     }
 }
 
+/// The most body read (and thrown away) before an early refusal: small bodies are drained so
+/// the client reads the answer on a healthy connection; larger ones are not read at all and
+/// the connection is closed after the answer.
+const DRAIN_MAX: usize = 64 * 1024;
+
+async fn drain(req: Request) {
+    if content_length(req.headers()).is_some_and(|n| n <= DRAIN_MAX as u64) {
+        let _ = axum::body::to_bytes(req.into_body(), DRAIN_MAX).await;
+    }
+}
+
 fn rate_limited(shared: &Shared, hook: &str) -> Response {
     tracing::debug!(hook, "webhook request rate limited");
     reply(
@@ -609,9 +637,11 @@ fn disabled(shared: &Shared, hook: &str, how: &str) -> Response {
 pub(crate) async fn github(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     const HOOK: &str = "github";
     if !shared.hooks.allow(remote(&req)) {
+        drain(req).await;
         return rate_limited(&shared, HOOK);
     }
     let Some(secret) = shared.hooks.config.github_secret.clone() else {
+        drain(req).await;
         return disabled(
             &shared,
             HOOK,
@@ -716,9 +746,9 @@ async fn dispatch(
         .scheduler
         .apps()
         .filter(|a| {
-            a.repo
-                .as_ref()
-                .is_some_and(|r: &RepoRef| push.is_for(&r.url) && push.moves(r.reference.as_deref()))
+            a.repo.as_ref().is_some_and(|r: &RepoRef| {
+                push.is_for(&r.url) && push.moves(r.reference.as_deref())
+            })
         })
         .map(|a| a.name.clone())
         .collect();
@@ -792,9 +822,11 @@ async fn start_builds(
 pub(crate) async fn generic(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     const HOOK: &str = "generic";
     if !shared.hooks.allow(remote(&req)) {
+        drain(req).await;
         return rate_limited(&shared, HOOK);
     }
     let Some(token) = shared.hooks.config.generic_token.clone() else {
+        drain(req).await;
         return disabled(
             &shared,
             HOOK,
@@ -806,7 +838,11 @@ pub(crate) async fn generic(State(shared): State<Arc<Shared>>, req: Request) -> 
         .get("x-kascade-token")
         .map(|v| v.as_bytes().to_vec());
     let Some(provided) = provided else {
-        tracing::warn!(hook = HOOK, "webhook request refused: missing X-Kascade-Token");
+        drain(req).await;
+        tracing::warn!(
+            hook = HOOK,
+            "webhook request refused: missing X-Kascade-Token"
+        );
         return reply(
             &shared,
             HOOK,
@@ -816,7 +852,11 @@ pub(crate) async fn generic(State(shared): State<Arc<Shared>>, req: Request) -> 
         );
     };
     if !token_matches(&token, &provided) {
-        tracing::warn!(hook = HOOK, "webhook request refused: wrong X-Kascade-Token");
+        drain(req).await;
+        tracing::warn!(
+            hook = HOOK,
+            "webhook request refused: wrong X-Kascade-Token"
+        );
         return reply(
             &shared,
             HOOK,
@@ -946,7 +986,10 @@ mod tests {
         assert!(!git_ref_matches("refs/heads/main", None));
         assert!(git_ref_matches("refs/heads/main", Some("main")));
         assert!(git_ref_matches("refs/heads/main", Some("refs/heads/main")));
-        assert!(!git_ref_matches("refs/heads/my_other_branch", Some("master")));
+        assert!(!git_ref_matches(
+            "refs/heads/my_other_branch",
+            Some("master")
+        ));
     }
 
     #[test]
@@ -999,7 +1042,10 @@ mod tests {
         };
         assert_eq!(names(&push("refs/heads/master"), "GitHub"), ["no-ref"]);
         assert_eq!(names(&push("refs/heads/main"), "GitHub"), ["main"]);
-        assert_eq!(names(&push("refs/heads/master"), "Generic"), ["generic-only"]);
+        assert_eq!(
+            names(&push("refs/heads/master"), "Generic"),
+            ["generic-only"]
+        );
         assert!(names(&push("refs/heads/feature"), "GitHub").is_empty());
     }
 

@@ -5,9 +5,11 @@
 
 mod cli;
 mod corpus;
+mod daemon;
 mod diff;
 mod golden;
 mod props;
 mod render;
 mod sync;
 mod util;
+mod webhook;
