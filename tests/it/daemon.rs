@@ -556,3 +556,45 @@ fn run_and_status_have_examples_and_refuse_bad_flags() {
     assert_eq!(none.code, 0);
     assert!(none.stdout.starts_with("no apps in"), "{none:?}");
 }
+
+/// Controllers that report each pass on a channel.
+struct Passes {
+    every: Duration,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+impl kascade::daemon::Controllers for Passes {
+    fn interval(&self) -> Option<Duration> {
+        Some(self.every)
+    }
+
+    fn run(&self) -> Result<(), kascade::daemon::ControllerError> {
+        let _ = self.tx.send(());
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn controllers_run_after_a_sync_that_wrote_and_on_their_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, state) = (tmp.path().join("repo"), tmp.path().join("state"));
+    web_repo(&repo, "");
+    let (tx, mut passes) = tokio::sync::mpsc::unbounded_channel();
+    let every = Duration::from_secs(30);
+    let daemon = repo_daemon(&repo, &state, DaemonOptions::default())
+        .with_controllers(Arc::new(Passes { every, tx }));
+    let mut events = daemon.handle().subscribe();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(daemon.run(None, shutdown.clone()));
+    let first = next(&mut events).await;
+    assert!(first.result.unwrap().wrote);
+    let start = Instant::now();
+    // The pass the first sync (which wrote) asked for, without waiting for the interval.
+    passes.recv().await.unwrap();
+    assert_eq!(Instant::now(), start);
+    // Then one every 30 s.
+    passes.recv().await.unwrap();
+    assert_eq!(Instant::now() - start, every);
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
