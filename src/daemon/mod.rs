@@ -35,7 +35,7 @@ pub mod webhook;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -432,11 +432,25 @@ pub(crate) struct Shared {
     pub(crate) metrics: metrics::Metrics,
     pub(crate) hooks: webhook::Hooks,
     pub(crate) syncer: Arc<dyn Syncer>,
-    pub(crate) controllers: Arc<dyn Controllers>,
-    pub(crate) cluster: Option<ClusterOpener>,
+    controllers: Mutex<Arc<dyn Controllers>>,
+    cluster: Mutex<Option<ClusterOpener>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {
+    /// The controllers.
+    pub(crate) fn controllers(&self) -> Arc<dyn Controllers> {
+        lock(&self.controllers).clone()
+    }
+
+    /// The cluster opener, when there is a cluster.
+    pub(crate) fn cluster(&self) -> Option<ClusterOpener> {
+        lock(&self.cluster).clone()
+    }
+
     /// The body limits of the GitHub and generic hooks.
     pub(crate) fn hooks_config_limits(&self) -> (usize, usize) {
         self.hooks.limits()
@@ -489,31 +503,23 @@ impl Daemon {
                 metrics,
                 hooks: webhook::Hooks::new(options.webhooks),
                 syncer,
-                controllers: Arc::new(NoControllers),
-                cluster: None,
+                controllers: Mutex::new(Arc::new(NoControllers)),
+                cluster: Mutex::new(None),
             }),
         }
     }
 
-    fn shared_mut(&mut self) -> &mut Shared {
-        Arc::get_mut(&mut self.shared).unwrap_or_else(|| {
-            unreachable!(
-                "the daemon's state is shared only once it runs (handles are cloned later)"
-            )
-        })
-    }
-
     /// Installs the controllers of the embedded cluster (image triggers, builds).
     #[must_use]
-    pub fn with_controllers(mut self, controllers: Arc<dyn Controllers>) -> Self {
-        self.shared_mut().controllers = controllers;
+    pub fn with_controllers(self, controllers: Arc<dyn Controllers>) -> Self {
+        *lock(&self.shared.controllers) = controllers;
         self
     }
 
     /// The cluster app status is written to and BuildConfigs are matched in.
     #[must_use]
-    pub fn with_cluster(mut self, cluster: ClusterOpener) -> Self {
-        self.shared_mut().cluster = Some(cluster);
+    pub fn with_cluster(self, cluster: ClusterOpener) -> Self {
+        *lock(&self.shared.cluster) = Some(cluster);
         self
     }
 

@@ -333,7 +333,7 @@ async fn worker(
             scheduler.unready.fetch_sub(1, Ordering::SeqCst);
             let _ = done.send(());
         }
-        if let Some(open) = shared.cluster.clone() {
+        if let Some(open) = shared.cluster() {
             let app = name.clone();
             let written = tokio::task::spawn_blocking(move || {
                 open().and_then(|mut c| c.set_app_status(&app, &status))
@@ -403,7 +403,7 @@ fn log_sync(
 
 /// Runs the controllers after every sync that wrote and on their interval, one pass at a time.
 pub(crate) async fn controller_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
-    let interval = shared.controllers.interval();
+    let interval = shared.controllers().interval();
     loop {
         let tick = async {
             match interval {
@@ -417,7 +417,7 @@ pub(crate) async fn controller_loop(shared: Arc<Shared>, shutdown: CancellationT
             () = shared.scheduler.after_sync.notified() => {}
             () = tick => {}
         }
-        let controllers = shared.controllers.clone();
+        let controllers = shared.controllers();
         match tokio::task::spawn_blocking(move || controllers.run()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "controllers failed"),

@@ -784,10 +784,10 @@ async fn start_builds(
     trigger_type: &'static str,
     cause: &'static str,
 ) -> Vec<String> {
-    let Some(open) = shared.cluster.clone() else {
+    let Some(open) = shared.cluster() else {
         return Vec::new();
     };
-    let controllers = shared.controllers.clone();
+    let controllers = shared.controllers();
     let push = push.clone();
     let done = tokio::task::spawn_blocking(move || {
         let cluster = open()?;
