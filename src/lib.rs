@@ -17,7 +17,8 @@
 //! - [`reconcile`]: plan and apply one app's resource set — ownership marks, inventory, prune
 //!   guards, kind order, one transaction ([`reconcile::sync_once`]).
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
-//!   keeping generated parameter values stable across syncs.
+//!   keeping generated parameter values stable across syncs; [`newapp`] adds what
+//!   `oc new-app --template` adds and records a new-app app's source.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`daemon`]: `kascade run` — per-app sync loops, controllers, the HTTP server with
 //!   health, metrics, status and webhooks.
@@ -32,6 +33,7 @@ pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod diff;
+pub mod newapp;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;

@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 
+use super::progress::Progress;
 use crate::app::{self, RenderContext};
+use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource, Config};
 use crate::diff::Action;
+use crate::newapp;
 use crate::reconcile::{Plan, Policy};
 use crate::template::openshift::params;
 
@@ -23,11 +26,15 @@ pub const SYNC_EXAMPLES: &str = "Examples:
   kascade sync -f manifests/ --app web -n web --prune
 
   # A catalog template as an app
-  kascade sync --template base-image-example -p GIT_URL=https://example.com/r.git -n lab";
+  kascade sync --template base-image-example -p GIT_URL=https://example.com/r.git -n lab
+
+  # An app made by `kascade new-app`, from its recorded source (optionally a new parameter)
+  kascade sync --app base-image-example -p GIT_REF=v2";
 
 pub const DIFF_EXAMPLES: &str = "Examples:
   kascade diff --config examples/base-image/kascade.yaml
   kascade diff -f manifests/ --app web -n web -o json
+  kascade diff --app base-image-example
 
 Exit codes: 0 no difference, 1 differences, 2 error.";
 
@@ -40,21 +47,18 @@ pub struct Target {
     /// A catalog template to process as one app; instead of kascade.yaml.
     #[arg(long, value_name = "NAME", conflicts_with = "files")]
     template: Option<String>,
-    /// A template parameter, KEY=VALUE (with --template).
-    #[arg(
-        short = 'p',
-        long = "param",
-        value_name = "KEY=VALUE",
-        requires = "template"
-    )]
+    /// A template parameter, KEY=VALUE (with --template, or with --app for an app made by
+    /// `kascade new-app`, where it replaces the recorded value).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     param: Vec<String>,
-    /// A dotenv parameter file (with --template).
-    #[arg(long = "param-file", value_name = "FILE", requires = "template")]
+    /// A dotenv parameter file (with --template, or --app as for -p).
+    #[arg(long = "param-file", value_name = "FILE")]
     param_file: Vec<PathBuf>,
     /// The app declaration file [default: ./kascade.yaml].
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
     config: Option<PathBuf>,
-    /// The app: which one of kascade.yaml, or the name of the -f/--template app.
+    /// The app: which one of kascade.yaml, or the name of the -f/--template app. Alone (no
+    /// kascade.yaml here), an app made by `kascade new-app`, rendered from its recorded source.
     #[arg(long, value_name = "NAME")]
     app: Option<String>,
     /// Namespace for namespaced objects that name none (-f/--template apps) [default: default].
@@ -105,7 +109,49 @@ pub struct DiffArgs {
     target: Target,
 }
 
-fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
+/// An app made by `kascade new-app`, from the source recorded in the cluster, with `-p` and
+/// `--param-file` values replacing recorded ones.
+fn recorded_app(
+    t: &Target,
+    cluster: &dyn Cluster,
+    name: &str,
+    policy: Policy,
+) -> anyhow::Result<AppConfig> {
+    let Some((mut source, namespace)) = newapp::stored_source(cluster, name)? else {
+        bail!(
+            "app {name:?} has no recorded source in {}: only apps made by `kascade new-app` have one; give -f PATH, --template NAME or --config FILE",
+            cluster.describe()
+        );
+    };
+    if let Some(ns) = &t.namespace
+        && *ns != namespace
+    {
+        bail!("app {name:?} lives in namespace {namespace:?}, not {ns:?}");
+    }
+    let mut given = params::parse_cli_assignments(&t.param)?;
+    for f in &t.param_file {
+        let display = f.display().to_string();
+        for (k, v) in params::read_env_file(&display, None)? {
+            if !given.iter().any(|(key, _)| *key == k) {
+                given.push((k, v));
+            }
+        }
+    }
+    for (k, v) in given {
+        match source.parameters.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => source.parameters.push((k, v)),
+        }
+    }
+    Ok(app::ad_hoc(
+        name.to_string(),
+        namespace,
+        AppSource::NewApp(Box::new(source)),
+        policy,
+    ))
+}
+
+fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
     let mut ctx = RenderContext {
         template_dirs: t.templates.clone(),
         seed: t.seed,
@@ -119,6 +165,11 @@ fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
         prune_pvcs: false,
     };
     if !t.files.is_empty() || t.template.is_some() {
+        if t.template.is_none() && (!t.param.is_empty() || !t.param_file.is_empty()) {
+            bail!(
+                "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
+            );
+        }
         let namespace = t.namespace.clone().unwrap_or_else(|| "default".to_string());
         if !crate::config::is_dns_label(&namespace) {
             bail!("namespace {namespace:?} is not a valid namespace name");
@@ -153,6 +204,17 @@ fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
+    if t.config.is_none()
+        && !path.exists()
+        && let Some(name) = &t.app
+    {
+        return Ok((vec![recorded_app(t, cluster, name, flags)?], ctx));
+    }
+    if !t.param.is_empty() || !t.param_file.is_empty() {
+        bail!(
+            "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
+        );
+    }
     if !path.exists() {
         bail!(
             "no {} here: give -f PATH, --template NAME or --config FILE (see kascade sync --help)",
@@ -220,13 +282,17 @@ fn revision_line(plan: &Plan) -> String {
 }
 
 pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
-    let (apps, ctx) = apps(&args.target)?;
     let mut cluster = args.target.cluster.open()?;
+    let (apps, ctx) = apps(&args.target, cluster.as_ref())?;
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
     for app in &apps {
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let app::AppSync { plan, report, .. } =
-            app::sync_app(cluster.as_mut(), app, &ctx, args.dry_run)?;
+            app::sync_app(cluster.as_mut(), app, &ctx, args.dry_run, &mut |r| {
+                progress.set_message(format!("app {}: syncing {} objects", app.name, r.set.len()));
+            })?;
+        drop(progress);
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -265,14 +331,23 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
 }
 
 pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
-    let (apps, ctx) = apps(&args.target)?;
     let mut cluster = args.target.cluster.open()?;
+    let (apps, ctx) = apps(&args.target, cluster.as_ref())?;
     let paint_on = color();
     let mut out = io::stdout().lock();
     let mut differs = false;
     let mut plans = Vec::new();
     for app in &apps {
-        let plan = app::sync_app(cluster.as_mut(), app, &ctx, true)?.plan;
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
+        let plan = app::sync_app(cluster.as_mut(), app, &ctx, true, &mut |r| {
+            progress.set_message(format!(
+                "app {}: comparing {} objects",
+                app.name,
+                r.set.len()
+            ));
+        })?
+        .plan;
+        drop(progress);
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());

@@ -372,7 +372,8 @@ impl Syncer for RepoSyncer {
         }
         let mut cluster = (self.cluster)()?;
         // Plan first: on an unchanged revision, what differs is drift.
-        let AppSync { plan, .. } = app::sync_app(cluster.as_mut(), app, &ctx, true)?;
+        let AppSync { mut plan, .. } =
+            app::sync_app(cluster.as_mut(), app, &ctx, true, &mut |_| {})?;
         let unchanged =
             plan.previous_revision.is_some() && plan.previous_revision == plan.app.revision;
         let drift: Vec<String> = if unchanged {
@@ -402,7 +403,7 @@ impl Syncer for RepoSyncer {
             outcome.drifted = drift.into_iter().take(MAX_DRIFT_LISTED).collect();
             return Ok(outcome);
         }
-        let report = reconcile::apply(cluster.as_mut(), &plan)?;
+        let report = reconcile::apply(cluster.as_mut(), &mut plan)?;
         outcome.wrote = report.wrote;
         outcome.created = summary.create;
         outcome.updated = summary.update;

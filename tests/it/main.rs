@@ -8,6 +8,7 @@ mod corpus;
 mod daemon;
 mod diff;
 mod golden;
+mod objects;
 mod props;
 mod render;
 mod sync;
