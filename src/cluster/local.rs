@@ -454,30 +454,10 @@ impl Cluster for LocalCluster {
         };
         let head = parse_body(&self.path, &head)?;
         let text = |k: &str| head.get(k).and_then(Value::as_str).map(str::to_string);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT api_group, kind, namespace, name, resource_version FROM inventory
-                 WHERE app = ?1",
-            )
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map([app], |r| {
-                Ok((
-                    ResourceKey::new(
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ),
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(&err)?;
         Ok(Some(Inventory {
             revision: text("revision"),
             synced_at: text("syncedAt"),
-            members: rows.collect::<Result<_, _>>().map_err(&err)?,
+            members: inventory_members(&self.conn, &self.path, app)?,
         }))
     }
 
@@ -614,6 +594,35 @@ impl Cluster for LocalCluster {
             .map_err(db_err(&self.path))?;
         Ok(())
     }
+}
+
+/// An app's inventory members and their resourceVersions.
+fn inventory_members<C: FromIterator<(ResourceKey, String)>>(
+    conn: &Connection,
+    path: &Path,
+    app: &str,
+) -> Result<C, ClusterError> {
+    let err = db_err(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT api_group, kind, namespace, name, resource_version FROM inventory
+             WHERE app = ?1",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([app], |r| {
+            Ok((
+                ResourceKey::new(
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ),
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(&err)?;
+    rows.collect::<Result<C, _>>().map_err(&err)
 }
 
 /// A JSON path SQLite's `json_extract` reads an annotation at.
@@ -976,29 +985,8 @@ impl<'a> Txn<'a> {
     ) -> Result<(), ClusterError> {
         let path = self.path.clone();
         let err = db_err(&path);
-        let current: HashMap<ResourceKey, String> = {
-            let mut stmt = self
-                .tx
-                .prepare_cached(
-                    "SELECT api_group, kind, namespace, name, resource_version FROM inventory
-                     WHERE app = ?1",
-                )
-                .map_err(&err)?;
-            let rows = stmt
-                .query_map([&update.app], |r| {
-                    Ok((
-                        ResourceKey::new(
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
-                        r.get::<_, String>(4)?,
-                    ))
-                })
-                .map_err(&err)?;
-            rows.collect::<Result<_, _>>().map_err(&err)?
-        };
+        let current: HashMap<ResourceKey, String> =
+            inventory_members(&self.tx, &self.path, &update.app)?;
         let listed: std::collections::HashSet<&ResourceKey> =
             update.members.iter().map(|m| &m.key).collect();
         {

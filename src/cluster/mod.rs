@@ -7,6 +7,8 @@
 //! embedded cluster commits a change in one SQLite transaction; a real cluster applies it
 //! object by object (server-side apply) and records the inventory last.
 
+#[cfg(feature = "kube")]
+pub mod kubernetes;
 pub mod local;
 pub mod scope;
 
@@ -434,6 +436,27 @@ impl Selector {
     }
 }
 
+impl std::fmt::Display for Selector {
+    /// The selector in kubectl's `-l` syntax, as an API server's `labelSelector` takes it
+    /// (empty for everything).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, r) in self.requirements.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match r {
+                Requirement::Eq(k, v) => write!(f, "{k}={v}")?,
+                Requirement::NotEq(k, v) => write!(f, "{k}!={v}")?,
+                Requirement::In(k, vs) => write!(f, "{k} in ({})", vs.join(","))?,
+                Requirement::NotIn(k, vs) => write!(f, "{k} notin ({})", vs.join(","))?,
+                Requirement::Exists(k) => f.write_str(k)?,
+                Requirement::NotExists(k) => write!(f, "!{k}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +479,15 @@ mod tests {
         }
         assert!(Selector::parse("tier in (a").is_err());
         assert!(Selector::parse("a b c").is_err());
+        for s in [
+            "app=web,tier!=back",
+            "tier in (a,b),!x,y",
+            "t notin (z)",
+            "",
+        ] {
+            let parsed = Selector::parse(s).unwrap();
+            assert_eq!(parsed.to_string(), s);
+            assert_eq!(Selector::parse(&parsed.to_string()).unwrap(), parsed);
+        }
     }
 }

@@ -332,17 +332,34 @@ pub fn plan(
             Some(_) => cluster.last_applied(&app.name, &r.key)?,
             None => None,
         };
-        let d = diff::compare(
+        let mut d = diff::compare(
             &r.key,
             Some(&r.object),
             live.as_ref(),
             last_applied.as_ref(),
         );
         let write = match (&live, d.action) {
-            (Some(l), Action::Update) => Some(match cluster.dry_run_apply(&r.object)? {
-                Some(predicted) => predicted,
-                None => diff::predict(l, &r.object, last_applied.as_ref()),
-            }),
+            // A backend with a server-side dry run has the last word: the diff is between live
+            // and what the server says it would store (canonical quantities, defaults, fields
+            // other managers keep), and nothing is written when the server would store live.
+            (Some(l), Action::Update) => match cluster.dry_run_apply(&r.object)? {
+                Some(predicted) => {
+                    let (live_n, predicted_n) = (diff::normalize(l), diff::normalize(&predicted));
+                    let unchanged = live_n == predicted_n;
+                    d = ObjectDiff {
+                        key: r.key.clone(),
+                        action: if unchanged {
+                            Action::Unchanged
+                        } else {
+                            Action::Update
+                        },
+                        live: Some(live_n),
+                        desired: Some(predicted_n),
+                    };
+                    (!unchanged).then_some(predicted)
+                }
+                None => Some(diff::predict(l, &r.object, last_applied.as_ref())),
+            },
             _ => None,
         };
         objects.push(PlannedObject {

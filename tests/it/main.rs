@@ -8,6 +8,8 @@ mod corpus;
 mod daemon;
 mod diff;
 mod golden;
+#[cfg(feature = "kube")]
+mod kube;
 mod objects;
 mod props;
 mod render;
