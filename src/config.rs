@@ -21,12 +21,17 @@
 //!   maxDeletions: 50                 # refuse plans that delete more (default: no limit)
 //!   pruneNamespaces: false           # Namespaces and PVCs are pruned only when opted in
 //!   prunePVCs: false
+//!   syncInterval: 5m                 # how often `kascade run` syncs it (default 3m; 10s to 24h;
+//!                                    #   units ms, s, m, h, combined as in 1h30m)
+//!   selfHeal: true                   # `kascade run` re-applies drift on an unchanged revision
+//!                                    #   (default false: drift is reported, not reverted)
 //! ```
 //!
 //! Paths are relative to the file and may not leave the repository (`..`, absolute paths and
 //! symlinks out are refused). Unknown fields are errors naming the app and the field.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -37,6 +42,11 @@ use crate::source::{self, SourceSpec, Transport};
 
 /// The largest `kascade.yaml` read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The shortest `syncInterval` accepted.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest `syncInterval` accepted.
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 /// What an app renders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +81,10 @@ pub struct AppConfig {
     pub source: AppSource,
     /// Its sync policy.
     pub policy: Policy,
+    /// How often `kascade run` syncs it (`None`: the daemon's default).
+    pub sync_interval: Option<Duration>,
+    /// Whether `kascade run` re-applies drift found on an unchanged revision.
+    pub self_heal: bool,
 }
 
 /// A parsed `kascade.yaml`.
@@ -263,6 +277,8 @@ impl Config {
                         | "maxDeletions"
                         | "pruneNamespaces"
                         | "prunePVCs"
+                        | "syncInterval"
+                        | "selfHeal"
                 ) {
                     return Err(invalid(&at(k), "unknown field".into()));
                 }
@@ -405,10 +421,24 @@ impl Config {
                         })?,
                 ),
             };
+            let sync_interval = match a.get("syncInterval") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => {
+                    Some(parse_interval(s).map_err(|m| invalid(&at("syncInterval"), m))?)
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        &at("syncInterval"),
+                        "expected a duration such as 30s, 5m or 1h".into(),
+                    ));
+                }
+            };
             apps.push(AppConfig {
                 name,
                 namespace,
                 source,
+                sync_interval,
+                self_heal: boolean("selfHeal")?,
                 policy: Policy {
                     prune: boolean("prune")?,
                     allow_empty: boolean("allowEmpty")?,
@@ -425,6 +455,50 @@ impl Config {
             apps,
         })
     }
+}
+
+/// Parses a duration such as `500ms`, `30s`, `5m`, `1h30m` (Go's units, without fractions).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 30s, 5m or 1h30m");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() || rest.len() > 32 {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+        let one = match &rest[..unit] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit..];
+        let n = u32::try_from(n).map_err(|_| bad())?;
+        total = one
+            .checked_mul(n)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// Parses and bounds a sync interval (10s to 24h).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < MIN_SYNC_INTERVAL || d > MAX_SYNC_INTERVAL {
+        return Err(format!(
+            "{text:?} is out of range: a sync interval is between 10s and 24h"
+        ));
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -457,6 +531,13 @@ mod tests {
             panic!("expected a git source: {:?}", c.apps[1].source)
         };
         assert_eq!(local.url, dir.path().join("../other").to_string_lossy());
+        assert_eq!(c.apps[0].sync_interval, None);
+        assert!(!c.apps[0].self_heal);
+        let timed = json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [
+            {"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "1m30s", "selfHeal": true}]});
+        let c = Config::from_value(&timed, dir.path(), "kascade.yaml").unwrap();
+        assert_eq!(c.apps[0].sync_interval, Some(Duration::from_secs(90)));
+        assert!(c.apps[0].self_heal);
         for (bad, needle) in [
             (
                 json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "../etc"}]}),
@@ -502,11 +583,40 @@ mod tests {
                 json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "source": {"repo": "https://h/r"}}]}),
                 "apps[0].path: an app with a source",
             ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "1s"}]}),
+                "apps[0].syncInterval: \"1s\" is out of range",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "5 minutes"}]}),
+                "apps[0].syncInterval: \"5 minutes\" is not a duration",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": 60}]}),
+                "apps[0].syncInterval: expected a duration",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "selfHeal": "yes"}]}),
+                "apps[0].selfHeal: expected true or false",
+            ),
         ] {
             let e = Config::from_value(&bad, dir.path(), "kascade.yaml")
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(needle), "{e} should contain {needle}");
         }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        for bad in ["", "m", "5", "5d", "-5s", "1.5m", "99999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_interval("9s").is_err());
+        assert!(parse_interval("25h").is_err());
+        assert_eq!(parse_interval("24h"), Ok(MAX_SYNC_INTERVAL));
     }
 }

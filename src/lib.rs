@@ -28,6 +28,8 @@
 //!   build executor, DeploymentConfig rollouts, the `image.openshift.io/triggers` annotation —
 //!   run until the cluster settles.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
+//! - [`daemon`]: `kascade run` — per-app sync loops, controllers, the HTTP server with
+//!   health, metrics, status and webhooks.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod controllers;
+pub mod daemon;
 pub mod diff;
 pub mod images;
 pub mod newapp;

@@ -16,8 +16,10 @@ mod process;
 pub mod progress;
 mod render;
 mod rollout;
+mod run;
 mod settle;
 mod start_build;
+mod status;
 mod sync;
 mod tag;
 pub mod wait;
@@ -34,9 +36,10 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  kascade process --list\n  kascade process base-image-example -p GIT_URL=https://example.com/repo.git\n  kascade render examples/base-image/apps -o yaml"
 )]
 pub struct Args {
-    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG.
-    #[arg(long, global = true, env = "KASCADE_LOG", default_value = "warn")]
-    log: String,
+    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG [default: warn;
+    /// info for run].
+    #[arg(long, global = true, env = "KASCADE_LOG")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +85,12 @@ enum Command {
     /// Show one object in detail, with its recent changes.
     #[command(after_help = describe::EXAMPLES)]
     Describe(describe::DescribeArgs),
+    /// Keep every app in sync: interval syncs, webhooks, health and metrics over HTTP.
+    #[command(after_help = run::EXAMPLES)]
+    Run(run::RunArgs),
+    /// Show every app's revision, last sync, result and drift, from the state.
+    #[command(after_help = status::EXAMPLES)]
+    Status(status::StatusArgs),
 }
 
 /// Runs kascade with the process's arguments and returns its exit code.
@@ -94,7 +103,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(&args.log);
+    let default_log = if matches!(args.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(args.log.as_deref().unwrap_or(default_log));
     let result = match args.command {
         Command::Process(a) => process::exec(a),
         Command::Render(a) => render::exec(a),
@@ -109,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Get(a) => get::exec(a),
         Command::Delete(a) => delete::exec(a),
         Command::Describe(a) => describe::exec(a),
+        Command::Run(a) => run::exec(a),
+        Command::Status(a) => status::exec(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

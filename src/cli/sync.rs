@@ -7,12 +7,12 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::progress::Progress;
-use crate::app::{self, RenderContext, RenderedApp};
+use crate::app::{self, RenderContext};
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource, Config};
 use crate::diff::Action;
 use crate::newapp;
-use crate::reconcile::{self, Plan, Policy};
+use crate::reconcile::{Plan, Policy};
 use crate::source::{self, Auth, Snapshot, SourceError, SourceSpec, Transport};
 use crate::template::openshift::params;
 
@@ -233,6 +233,7 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
     let mut ctx = RenderContext {
         template_dirs: t.templates.clone(),
         seed: t.seed,
+        revision: None,
     };
     let config_path = match &t.config {
         Some(c) => Some(
@@ -319,6 +320,7 @@ fn local_apps(
     let mut ctx = RenderContext {
         template_dirs: t.templates.clone(),
         seed: t.seed,
+        revision: None,
     };
     let flags = policy_flags(t);
     if !t.files.is_empty() || t.template.is_some() {
@@ -450,16 +452,16 @@ fn revision_line(plan: &Plan, snapshot: Option<&Snapshot>) -> String {
     }
 }
 
-/// Renders one app; a Git app records its commit, and a branch that was force-pushed since
-/// the last sync is refused (`refuse_forced`) or warned about.
-fn render(
+/// The render context of one app: a Git app records its commit, and a branch that was
+/// force-pushed since the last sync is refused (`refuse_forced`) or warned about.
+fn app_context(
     t: &Target,
     cluster: &dyn Cluster,
     planned: &Planned,
     ctx: &RenderContext,
     refuse_forced: bool,
-) -> anyhow::Result<RenderedApp> {
-    let mut rendered = app::render_app(cluster, &planned.app, ctx)?;
+) -> anyhow::Result<RenderContext> {
+    let mut ctx = ctx.clone();
     if let Some(snap) = &planned.snapshot {
         let last = cluster
             .inventory(&planned.app.name)?
@@ -474,9 +476,9 @@ fn render(
             }
             Err(e) => super::warn(&format!("app {}: {e}", planned.app.name)),
         }
-        rendered.spec.revision = Some(snap.revision.clone());
+        ctx.revision = Some(snap.revision.clone());
     }
-    Ok(rendered)
+    Ok(ctx)
 }
 
 pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
@@ -487,21 +489,12 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
     for planned in &apps {
         let app = &planned.app;
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
-        let rendered = render(&args.target, cluster.as_ref(), planned, &ctx, true)?;
-        progress.set_message(format!(
-            "app {}: syncing {} objects",
-            app.name,
-            rendered.set.len()
-        ));
-        let (plan, report) =
-            reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, args.dry_run)?;
+        let ctx = app_context(&args.target, cluster.as_ref(), planned, &ctx, true)?;
+        let app::AppSync { plan, report, .. } =
+            app::sync_app(cluster.as_mut(), app, &ctx, args.dry_run, &mut |r| {
+                progress.set_message(format!("app {}: syncing {} objects", app.name, r.set.len()));
+            })?;
         drop(progress);
-        if !args.dry_run
-            && let AppSource::NewApp(source) = &app.source
-        {
-            // Parameters given with --app replace the recorded ones for later syncs.
-            newapp::record_source(cluster.as_mut(), &app.name, &app.namespace, source)?;
-        }
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -559,13 +552,15 @@ pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
     for planned in &apps {
         let app = &planned.app;
         let progress = Progress::spinner(format!("app {}: rendering", app.name));
-        let rendered = render(&args.target, cluster.as_ref(), planned, &ctx, false)?;
-        progress.set_message(format!(
-            "app {}: comparing {} objects",
-            app.name,
-            rendered.set.len()
-        ));
-        let (plan, _) = reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, true)?;
+        let ctx = app_context(&args.target, cluster.as_ref(), planned, &ctx, false)?;
+        let plan = app::sync_app(cluster.as_mut(), app, &ctx, true, &mut |r| {
+            progress.set_message(format!(
+                "app {}: comparing {} objects",
+                app.name,
+                r.set.len()
+            ));
+        })?
+        .plan;
         drop(progress);
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {

@@ -6,6 +6,7 @@
 mod cascade;
 mod cli;
 mod corpus;
+mod daemon;
 mod diff;
 mod git;
 mod golden;
@@ -16,3 +17,4 @@ mod props;
 mod render;
 mod sync;
 mod util;
+mod webhook;
