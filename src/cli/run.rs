@@ -11,10 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::RenderContext;
 use crate::cluster::ClusterError;
+use super::cluster::Backend;
 use crate::daemon::{
-    self, ClusterOpener, Daemon, DaemonOptions, LocalDir, RepoRef, RepoSyncer, SchedulerConfig,
-    WebhookConfig,
+    self, ClusterOpener, Daemon, DaemonOptions, EmbeddedControllers, GitOptions, GitRepo,
+    LocalDir, RepoRef, RepoSyncer, SchedulerConfig, SnapshotSource, WebhookConfig,
 };
+use crate::source::SourceSpec;
 
 pub const EXAMPLES: &str = "Examples:
   # Keep the apps of ./kascade.yaml in sync with the embedded cluster (every 3 minutes)
@@ -24,12 +26,20 @@ pub const EXAMPLES: &str = "Examples:
   kascade run --config examples/base-image/kascade.yaml --interval 30s --listen 0.0.0.0:8080 \\
       --github-secret-file /etc/kascade/github-secret
 
+  # A Git repository, fetched at every sync; GitHub pushes to its main branch sync at once
+  kascade run --repo https://github.com/org/deploy.git --ref main --token-env GITHUB_TOKEN \
+      --github-secret-file /etc/kascade/github-secret
+  kascade run --repo git@github.com:org/deploy.git --path clusters/prod --ssh-key ~/.ssh/deploy
+
   # A checkout kept up to date by something else: pushes to its repository sync at once
   KASCADE_GENERIC_TOKEN=$(cat token) kascade run --webhook-repo https://github.com/o/r --webhook-ref main
 
 Endpoints: GET /healthz, /readyz, /metrics, /api/v1/apps; POST /hooks/github, /hooks/generic.
 Secrets come from files or the environment (KASCADE_GITHUB_SECRET, KASCADE_GENERIC_TOKEN),
-never from the command line. SIGTERM or SIGINT finishes the syncs in progress and exits 0.";
+never from the command line. SIGTERM or SIGINT finishes the syncs in progress and exits 0. A force-pushed or deleted branch,
+or an unreachable repository, fails that app's sync (status and metrics say why) and the
+cluster keeps its last good state. On the embedded cluster the image-trigger and build
+controllers run in the same loop, and GitHub pushes start the BuildConfigs whose source matches.";
 
 /// The largest secret file read.
 const MAX_SECRET_BYTES: u64 = 4096;
@@ -37,9 +47,22 @@ const MAX_SECRET_BYTES: u64 = 4096;
 /// Arguments of `kascade run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The app declaration file, read again at every sync [default: ./kascade.yaml].
+    /// The app declaration file, read again at every sync [default: ./kascade.yaml; with
+    /// --repo, kascade.yaml of the fetched directory, and FILE is relative to it].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A Git repository to keep in sync with (https://…, ssh://…, git@host:path, file://… or
+    /// a path), fetched into the state directory at every sync; pushes to it sync at once.
+    #[arg(long, value_name = "URL", conflicts_with = "webhook_repo")]
+    repo: Option<String>,
+    /// The branch, tag or commit sha of --repo [default: the remote's HEAD branch].
+    #[arg(long = "ref", value_name = "REF", requires = "repo")]
+    reference: Option<String>,
+    /// The directory of --repo holding kascade.yaml.
+    #[arg(long = "path", value_name = "DIR", requires = "repo")]
+    repo_path: Option<String>,
+    #[command(flatten)]
+    git_auth: super::sync::GitAuthArgs,
     /// The repository the --config directory is a checkout of: GitHub and generic pushes to it
     /// sync the apps at once.
     #[arg(long, value_name = "URL")]
@@ -127,16 +150,6 @@ pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
     let lock = daemon::lock_state_dir(&args.cluster.state)?;
     let github_secret = secret(args.github_secret_file.as_deref(), "KASCADE_GITHUB_SECRET")?;
     let generic_token = secret(args.generic_token_file.as_deref(), "KASCADE_GENERIC_TOKEN")?;
-    let config = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
-    if !config.is_file() {
-        bail!(
-            "no {} here: give --config FILE (see kascade run --help)",
-            config.display()
-        );
-    }
     let cluster_args = args.cluster.clone();
     let opener: ClusterOpener = Arc::new(move || {
         cluster_args.open().map_err(|e| ClusterError::Store {
@@ -146,13 +159,52 @@ pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
     });
     // Open once now so that a broken store fails at start, not at the first sync.
     drop(opener().map_err(anyhow::Error::new)?);
-    let source = Arc::new(LocalDir {
-        config: config.clone(),
-        repo: args.webhook_repo.clone().map(|url| RepoRef {
-            url,
-            reference: args.webhook_ref.clone(),
-        }),
-    });
+    let git = GitOptions {
+        state_dir: args.cluster.state.clone(),
+        auth: args.git_auth.auth(),
+    };
+    let source: Arc<dyn SnapshotSource> = match &args.repo {
+        Some(url) => {
+            let path = crate::source::clean_path(args.repo_path.as_deref())
+                .with_context(|| format!("--path {}", args.repo_path.as_deref().unwrap_or("")))?;
+            if let Some(r) = &args.reference {
+                crate::source::validate_ref(r).context("--ref")?;
+            }
+            crate::source::classify(url)?;
+            Arc::new(GitRepo {
+                spec: SourceSpec {
+                    url: url.clone(),
+                    reference: args.reference.clone(),
+                    path,
+                },
+                config: args
+                    .config
+                    .as_ref()
+                    .map(|c| c.to_string_lossy().into_owned()),
+                git: git.clone(),
+            })
+        }
+        None => {
+            let config = args
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
+            if !config.is_file() {
+                bail!(
+                    "no {} here: give --config FILE or --repo URL (see kascade run --help)",
+                    config.display()
+                );
+            }
+            Arc::new(LocalDir {
+                config,
+                repo: args.webhook_repo.clone().map(|url| RepoRef {
+                    url,
+                    reference: args.webhook_ref.clone(),
+                }),
+            })
+        }
+    };
+    let described = source.describe();
     let syncer = RepoSyncer::new(
         source,
         opener.clone(),
@@ -160,10 +212,11 @@ pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
             template_dirs: args.templates.clone(),
             ..RenderContext::default()
         },
-    );
+    )
+    .with_git(git);
     let apps = syncer.apps(interval)?;
     if apps.is_empty() {
-        crate::cli::warn(&format!("{} declares no apps", config.display()));
+        crate::cli::warn(&format!("{described} declares no apps"));
     }
     if github_secret.is_none() {
         tracing::warn!(
@@ -183,7 +236,13 @@ pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
             ..WebhookConfig::default()
         },
     };
-    let daemon = Daemon::new(apps, Arc::new(syncer), options).with_cluster(opener);
+    let mut daemon = Daemon::new(apps, Arc::new(syncer), options).with_cluster(opener);
+    if args.cluster.backend == Backend::Embedded {
+        daemon = daemon.with_controllers(Arc::new(EmbeddedControllers::new(
+            args.cluster.state.clone(),
+            daemon::embedded::DEFAULT_CONTROLLER_INTERVAL,
+        )));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

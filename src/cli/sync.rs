@@ -78,18 +78,8 @@ pub struct Target {
     /// A directory of --repo: its kascade.yaml is used, or without one it is one app.
     #[arg(long = "path", value_name = "DIR", requires = "repo")]
     repo_path: Option<String>,
-    /// An environment variable holding the https token for Git repositories.
-    #[arg(long, value_name = "NAME", conflicts_with = "token_file")]
-    token_env: Option<String>,
-    /// A file holding the https token for Git repositories.
-    #[arg(long, value_name = "FILE")]
-    token_file: Option<PathBuf>,
-    /// The ssh private key for Git repositories [default: the ssh-agent].
-    #[arg(long, value_name = "FILE")]
-    ssh_key: Option<PathBuf>,
-    /// The known_hosts file ssh host keys are checked against [default: ~/.ssh/known_hosts].
-    #[arg(long, value_name = "FILE")]
-    known_hosts: Option<PathBuf>,
+    #[command(flatten)]
+    git_auth: GitAuthArgs,
     /// Sync a branch that was force-pushed (its commit does not descend from the last synced
     /// one) instead of refusing.
     #[arg(long)]
@@ -121,6 +111,36 @@ pub struct Target {
     /// Output: text (default) or json (the whole plan).
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     output: PlanFormat,
+}
+
+/// Credentials for Git repositories (shared by `sync`, `diff` and `run`). Secrets are never
+/// given on the command line: only where to find them.
+#[derive(Debug, Clone, Args)]
+pub struct GitAuthArgs {
+    /// An environment variable holding the https token for Git repositories.
+    #[arg(long, value_name = "NAME", conflicts_with = "token_file")]
+    token_env: Option<String>,
+    /// A file holding the https token for Git repositories.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The ssh private key for Git repositories [default: the ssh-agent].
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// The known_hosts file ssh host keys are checked against [default: ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+}
+
+impl GitAuthArgs {
+    /// Where the credentials are.
+    pub fn auth(&self) -> Auth {
+        Auth {
+            token_env: self.token_env.clone(),
+            token_file: self.token_file.clone(),
+            ssh_key: self.ssh_key.clone(),
+            known_hosts: self.known_hosts.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -198,12 +218,7 @@ struct Planned {
 
 impl Target {
     fn auth(&self) -> Auth {
-        Auth {
-            token_env: self.token_env.clone(),
-            token_file: self.token_file.clone(),
-            ssh_key: self.ssh_key.clone(),
-            known_hosts: self.known_hosts.clone(),
-        }
+        self.git_auth.auth()
     }
 
     fn state(&self) -> &Path {

@@ -527,6 +527,24 @@ pub fn start_build(
     name: &str,
     commit: Option<&str>,
 ) -> Result<Value, StartBuildError> {
+    start_build_with_cause(
+        cluster,
+        namespace,
+        name,
+        commit,
+        json!({"message": "Manually triggered"}),
+    )
+}
+
+/// Starts a build of a BuildConfig like [`start_build`], recording `cause` (an OpenShift
+/// `BuildTriggerCause`, e.g. `{"message": "GitHub WebHook", "githubWebHook": {…}}`) as why.
+pub fn start_build_with_cause(
+    cluster: &mut LocalCluster,
+    namespace: &str,
+    name: &str,
+    commit: Option<&str>,
+    cause: Value,
+) -> Result<Value, StartBuildError> {
     if let Some(c) = commit
         && !(4..=40).contains(&c.len())
     {
@@ -544,7 +562,7 @@ pub fn start_build(
         namespace: namespace.to_string(),
     })?;
     let req = BuildRequest {
-        causes: vec![json!({"message": "Manually triggered"})],
+        causes: vec![cause],
         triggered_by: None,
         commit: commit.map(str::to_string),
     };

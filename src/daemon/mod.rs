@@ -27,6 +27,7 @@
 //! gets them re-applied; otherwise they are reported in its status and in the metrics and left
 //! alone.
 
+pub mod embedded;
 pub mod http;
 pub mod metrics;
 pub mod scheduler;
@@ -44,10 +45,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, AppError, AppSync, RenderContext};
 use crate::cluster::{Cluster, ClusterError};
-use crate::config::{Config, ConfigError};
+use crate::config::{AppConfig, AppSource, Config, ConfigError};
 use crate::diff::Action;
 use crate::reconcile::{self, ReconcileError};
 
+pub use embedded::EmbeddedControllers;
 pub use scheduler::{AppState, LastSync, Scheduler, SchedulerConfig, SyncEvent};
 pub use webhook::{BuildRequest, WebhookConfig};
 
@@ -138,6 +140,15 @@ pub enum SyncError {
     /// The cluster failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// A Git source could not be fetched, or moved in a way that is refused (a force-push,
+    /// a deleted branch).
+    #[error("app {app:?}: {error}")]
+    Git {
+        /// The app.
+        app: String,
+        /// What failed (names the URL and ref).
+        error: crate::source::SourceError,
+    },
     /// The source (repository) could not be read.
     #[error("source {source_name}: {message}")]
     Source {
@@ -263,6 +274,8 @@ pub struct Snapshot {
     pub revision: Option<String>,
     /// The commit subject.
     pub subject: Option<String>,
+    /// The Git snapshot it was exported from, when the source is a repository.
+    pub git: Option<crate::source::Snapshot>,
 }
 
 /// Where snapshots come from: a local directory, or a git repository fetched at each sync.
@@ -303,6 +316,7 @@ impl SnapshotSource for LocalDir {
             config: self.config.clone(),
             revision: None,
             subject: None,
+            git: None,
         })
     }
 
@@ -311,12 +325,80 @@ impl SnapshotSource for LocalDir {
     }
 }
 
+/// A Git repository, fetched (incrementally, into the cache under the state directory) at
+/// every sync; its `kascade.yaml` (or `config`, relative to the exported directory) declares
+/// the apps. The commit sha is the revision recorded.
+#[derive(Debug, Clone)]
+pub struct GitRepo {
+    /// The repository, ref and directory.
+    pub spec: crate::source::SourceSpec,
+    /// The declaration file inside the exported directory [default: `kascade.yaml`].
+    pub config: Option<String>,
+    /// Where the cache lives and how to authenticate.
+    pub git: GitOptions,
+}
+
+impl SnapshotSource for GitRepo {
+    fn describe(&self) -> String {
+        crate::source::redact(&self.spec.url)
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, SyncError> {
+        let snap = crate::source::fetch(&self.git.state_dir, &self.spec, &self.git.auth).map_err(
+            |e| SyncError::Source {
+                source_name: self.describe(),
+                message: e.to_string(),
+            },
+        )?;
+        let rel = self.config.as_deref().unwrap_or("kascade.yaml");
+        let config =
+            crate::config::confined(&snap.root, rel).map_err(|message| SyncError::Source {
+                source_name: self.describe(),
+                message: format!("config {rel}: {message}"),
+            })?;
+        if !config.is_file() {
+            return Err(SyncError::Source {
+                source_name: self.describe(),
+                message: format!(
+                    "{rel} not found at {} (revision {})",
+                    self.spec.path.as_deref().unwrap_or("the repository root"),
+                    snap.revision
+                ),
+            });
+        }
+        Ok(Snapshot {
+            config,
+            revision: Some(snap.revision.clone()),
+            subject: Some(snap.subject.clone()),
+            git: Some(snap),
+        })
+    }
+
+    fn repo(&self) -> Option<RepoRef> {
+        Some(RepoRef {
+            url: self.spec.url.clone(),
+            reference: self.spec.reference.clone(),
+        })
+    }
+}
+
+/// Where Git sources are cached and how they authenticate (for `kascade run --repo` and apps
+/// with a `source:`).
+#[derive(Debug, Clone)]
+pub struct GitOptions {
+    /// The state directory (the cache is `<state>/git`).
+    pub state_dir: PathBuf,
+    /// Credentials.
+    pub auth: crate::source::Auth,
+}
+
 /// The real [`Syncer`]: a snapshot from the source, the app's declaration from its
 /// `kascade.yaml`, [`crate::app::sync_app`] into the cluster.
 pub struct RepoSyncer {
     source: Arc<dyn SnapshotSource>,
     cluster: ClusterOpener,
     ctx: RenderContext,
+    git: Option<GitOptions>,
 }
 
 impl RepoSyncer {
@@ -330,7 +412,16 @@ impl RepoSyncer {
             source,
             cluster,
             ctx,
+            git: None,
         }
+    }
+
+    /// Lets apps with a `source:` be fetched: into the cache of `git.state_dir`, with
+    /// `git.auth`. Without it such apps fail to sync, naming the app.
+    #[must_use]
+    pub fn with_git(mut self, git: GitOptions) -> Self {
+        self.git = Some(git);
+        self
     }
 
     /// The apps the source declares now, with their intervals (`default_interval` when they
@@ -346,9 +437,55 @@ impl RepoSyncer {
                 name: a.name.clone(),
                 interval: a.sync_interval.unwrap_or(default_interval),
                 self_heal: a.self_heal,
-                repo: repo.clone(),
+                repo: match &a.source {
+                    AppSource::Git(spec) => Some(RepoRef {
+                        url: spec.url.clone(),
+                        reference: spec.reference.clone(),
+                    }),
+                    _ => repo.clone(),
+                },
             })
             .collect())
+    }
+}
+
+impl RepoSyncer {
+    /// Fetches the `source:` of a Git app (blocking): the app rendering the snapshot's
+    /// directory, and the snapshot. Other apps come back as they are.
+    fn fetch_app(
+        &self,
+        app: &AppConfig,
+        declared_in: Option<&crate::source::Snapshot>,
+    ) -> Result<(AppConfig, Option<crate::source::Snapshot>), SyncError> {
+        let AppSource::Git(spec) = &app.source else {
+            return Ok((app.clone(), None));
+        };
+        let source_error = |message: String| SyncError::Source {
+            source_name: crate::source::redact(&spec.url),
+            message,
+        };
+        let Some(git) = &self.git else {
+            return Err(source_error(format!(
+                "app {:?} has a git source but this syncer fetches none",
+                app.name
+            )));
+        };
+        // A kascade.yaml fetched from Git may not read repositories of the local machine.
+        if declared_in.is_some()
+            && crate::source::classify(&spec.url)
+                .map_err(|e| source_error(e.to_string()))?
+                .transport
+                == crate::source::Transport::Local
+        {
+            return Err(source_error(format!(
+                "app {:?}: a kascade.yaml fetched from Git may not name a local repository",
+                app.name
+            )));
+        }
+        app::fetch_source(&git.state_dir, app, &git.auth).map_err(|error| SyncError::Git {
+            app: app.name.clone(),
+            error,
+        })
     }
 }
 
@@ -371,6 +508,27 @@ impl Syncer for RepoSyncer {
             ctx.template_dirs.push(dir.clone());
         }
         let mut cluster = (self.cluster)()?;
+        let (app, git) = self.fetch_app(app, snapshot.git.as_ref())?;
+        let app = &app;
+        let mut subject = snapshot.subject.clone();
+        if let Some(git) = git.as_ref().or(snapshot.git.as_ref()) {
+            // A branch that no longer descends from what was synced is refused: the cluster
+            // keeps the last good state until the history is repaired (or the app re-pointed).
+            let last = cluster.inventory(&app.name)?.and_then(|i| i.revision);
+            let state_dir = self
+                .git
+                .as_ref()
+                .map(|g| g.state_dir.clone())
+                .unwrap_or_default();
+            crate::source::check_fast_forward(&state_dir, git, last.as_deref()).map_err(
+                |error| SyncError::Git {
+                    app: app.name.clone(),
+                    error,
+                },
+            )?;
+            ctx.revision = Some(git.revision.clone());
+            subject = Some(git.subject.clone());
+        }
         // Plan first: on an unchanged revision, what differs is drift.
         let AppSync { mut plan, .. } =
             app::sync_app(cluster.as_mut(), app, &ctx, true, &mut |_| {})?;
@@ -394,7 +552,7 @@ impl Syncer for RepoSyncer {
         let summary = plan.summary();
         let mut outcome = SyncOutcome {
             revision: plan.app.revision.clone(),
-            subject: snapshot.subject.clone(),
+            subject,
             objects,
             ..SyncOutcome::default()
         };

@@ -809,7 +809,13 @@ async fn start_builds(
     })
     .await;
     match done {
-        Ok(Ok(started)) => started,
+        Ok(Ok(started)) => {
+            if !started.is_empty() {
+                // Run the builds now rather than at the controllers' next interval.
+                shared.scheduler.after_sync.notify_one();
+            }
+            started
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "cannot list BuildConfigs for a webhook push");
             Vec::new()
