@@ -9,12 +9,12 @@ use anyhow::{Context, bail};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use super::cluster::Backend;
 use crate::app::RenderContext;
 use crate::cluster::ClusterError;
-use super::cluster::Backend;
 use crate::daemon::{
-    self, ClusterOpener, Daemon, DaemonOptions, EmbeddedControllers, GitOptions, GitRepo,
-    LocalDir, RepoRef, RepoSyncer, SchedulerConfig, SnapshotSource, WebhookConfig,
+    self, ClusterOpener, Daemon, DaemonOptions, EmbeddedControllers, GitOptions, GitRepo, LocalDir,
+    RepoRef, RepoSyncer, SchedulerConfig, SnapshotSource, WebhookConfig,
 };
 use crate::source::SourceSpec;
 

@@ -275,7 +275,17 @@ pub struct Snapshot {
     /// The commit subject.
     pub subject: Option<String>,
     /// The Git snapshot it was exported from, when the source is a repository.
-    pub git: Option<crate::source::Snapshot>,
+    pub git: Option<GitSnapshot>,
+}
+
+/// A revision exported from a repository's cache, and the state directory of that cache
+/// (where a force-push is checked).
+#[derive(Debug, Clone)]
+pub struct GitSnapshot {
+    /// The exported revision.
+    pub snapshot: crate::source::Snapshot,
+    /// The state directory holding the cache.
+    pub state_dir: PathBuf,
 }
 
 /// Where snapshots come from: a local directory, or a git repository fetched at each sync.
@@ -344,12 +354,13 @@ impl SnapshotSource for GitRepo {
     }
 
     fn snapshot(&self) -> Result<Snapshot, SyncError> {
-        let snap = crate::source::fetch(&self.git.state_dir, &self.spec, &self.git.auth).map_err(
-            |e| SyncError::Source {
-                source_name: self.describe(),
-                message: e.to_string(),
-            },
-        )?;
+        let snap =
+            crate::source::fetch(&self.git.state_dir, &self.spec, &self.git.auth).map_err(|e| {
+                SyncError::Source {
+                    source_name: self.describe(),
+                    message: e.to_string(),
+                }
+            })?;
         let rel = self.config.as_deref().unwrap_or("kascade.yaml");
         let config =
             crate::config::confined(&snap.root, rel).map_err(|message| SyncError::Source {
@@ -370,7 +381,10 @@ impl SnapshotSource for GitRepo {
             config,
             revision: Some(snap.revision.clone()),
             subject: Some(snap.subject.clone()),
-            git: Some(snap),
+            git: Some(GitSnapshot {
+                snapshot: snap,
+                state_dir: self.git.state_dir.clone(),
+            }),
         })
     }
 
@@ -455,8 +469,8 @@ impl RepoSyncer {
     fn fetch_app(
         &self,
         app: &AppConfig,
-        declared_in: Option<&crate::source::Snapshot>,
-    ) -> Result<(AppConfig, Option<crate::source::Snapshot>), SyncError> {
+        declared_in: Option<&GitSnapshot>,
+    ) -> Result<(AppConfig, Option<GitSnapshot>), SyncError> {
         let AppSource::Git(spec) = &app.source else {
             return Ok((app.clone(), None));
         };
@@ -482,10 +496,18 @@ impl RepoSyncer {
                 app.name
             )));
         }
-        app::fetch_source(&git.state_dir, app, &git.auth).map_err(|error| SyncError::Git {
-            app: app.name.clone(),
-            error,
-        })
+        let (resolved, snapshot) =
+            app::fetch_source(&git.state_dir, app, &git.auth).map_err(|error| SyncError::Git {
+                app: app.name.clone(),
+                error,
+            })?;
+        Ok((
+            resolved,
+            snapshot.map(|snapshot| GitSnapshot {
+                snapshot,
+                state_dir: git.state_dir.clone(),
+            }),
+        ))
     }
 }
 
@@ -508,19 +530,18 @@ impl Syncer for RepoSyncer {
             ctx.template_dirs.push(dir.clone());
         }
         let mut cluster = (self.cluster)()?;
-        let (app, git) = self.fetch_app(app, snapshot.git.as_ref())?;
+        let (app, own) = self.fetch_app(app, snapshot.git.as_ref())?;
         let app = &app;
         let mut subject = snapshot.subject.clone();
-        if let Some(git) = git.as_ref().or(snapshot.git.as_ref()) {
+        if let Some(GitSnapshot {
+            snapshot: git,
+            state_dir,
+        }) = own.as_ref().or(snapshot.git.as_ref())
+        {
             // A branch that no longer descends from what was synced is refused: the cluster
             // keeps the last good state until the history is repaired (or the app re-pointed).
             let last = cluster.inventory(&app.name)?.and_then(|i| i.revision);
-            let state_dir = self
-                .git
-                .as_ref()
-                .map(|g| g.state_dir.clone())
-                .unwrap_or_default();
-            crate::source::check_fast_forward(&state_dir, git, last.as_deref()).map_err(
+            crate::source::check_fast_forward(state_dir, git, last.as_deref()).map_err(
                 |error| SyncError::Git {
                     app: app.name.clone(),
                     error,

@@ -3,155 +3,17 @@
 //! fetches, tags and shas, force-pushes, deleted branches, refused transports and trees, two
 //! processes at once, and `kascade sync --repo` end to end into the embedded cluster.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use git2::{ObjectType, Oid, Repository, Signature};
+use git2::{ObjectType, Repository, Signature};
 use kascade::cluster::LocalCluster;
 use kascade::resource::ResourceKey;
 use kascade::source::{self, Auth, SourceError, SourceSpec};
 
-use crate::util::{assert_error, kascade_in};
-
-const BLOB: i32 = 0o100644;
-const EXEC: i32 = 0o100755;
-const LINK: i32 = 0o120000;
-/// A file of a commit: path, mode, content.
-type Entry<'a> = (&'a str, i32, &'a [u8]);
-
-const NS_WEB: &[u8] = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n";
-
-/// A bare repository standing in for the remote.
-struct Remote {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    repo: Repository,
-}
-
-impl Remote {
-    fn new() -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("remote.git");
-        let repo = Repository::init_bare(&path).unwrap();
-        repo.set_head("refs/heads/main").unwrap();
-        Remote {
-            _dir: dir,
-            path,
-            repo,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("file://{}", self.path.display())
-    }
-
-    /// Writes a tree from `(path, mode, content)` entries (nested paths allowed).
-    fn tree(&self, files: &[(&str, i32, &[u8])]) -> Oid {
-        self.subtree(
-            &files
-                .iter()
-                .map(|(p, m, c)| (p.to_string(), *m, c.to_vec()))
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    /// Writes tree objects straight into the object database (not through libgit2's tree
-    /// builder), so trees git itself would refuse (`.git` entries) can be made too.
-    fn subtree(&self, files: &[(String, i32, Vec<u8>)]) -> Oid {
-        let mut entries: Vec<(String, i32, Oid)> = Vec::new();
-        let mut dirs: std::collections::BTreeMap<String, Vec<(String, i32, Vec<u8>)>> =
-            Default::default();
-        for (path, mode, content) in files {
-            match path.split_once('/') {
-                Some((dir, rest)) => dirs.entry(dir.to_string()).or_default().push((
-                    rest.to_string(),
-                    *mode,
-                    content.clone(),
-                )),
-                None => {
-                    let oid = if *mode == 0o160000 {
-                        Oid::from_str(std::str::from_utf8(content).unwrap()).unwrap()
-                    } else {
-                        self.repo.blob(content).unwrap()
-                    };
-                    entries.push((path.clone(), *mode, oid));
-                }
-            }
-        }
-        for (dir, sub) in dirs {
-            let oid = self.subtree(&sub);
-            entries.push((dir, 0o040000, oid));
-        }
-        // git's order: names compared as bytes, a directory as if it ended with '/'.
-        entries.sort_by_key(|(name, mode, _)| {
-            let mut k = name.as_bytes().to_vec();
-            if *mode == 0o040000 {
-                k.push(b'/');
-            }
-            k
-        });
-        let mut raw = Vec::new();
-        for (name, mode, oid) in entries {
-            raw.extend_from_slice(format!("{mode:o} {name}\0").as_bytes());
-            raw.extend_from_slice(oid.as_bytes());
-        }
-        self.repo
-            .odb()
-            .unwrap()
-            .write(ObjectType::Tree, &raw)
-            .unwrap()
-    }
-
-    /// Commits `files` on `branch` (a full ref) with `parents`; returns the commit.
-    fn commit_on(
-        &self,
-        branch: &str,
-        parents: &[Oid],
-        message: &str,
-        files: &[(&str, i32, &[u8])],
-    ) -> Oid {
-        let tree = self.repo.find_tree(self.tree(files)).unwrap();
-        let sig = Signature::new(
-            "Test",
-            "test@example.com",
-            &git2::Time::new(1_700_000_000, 0),
-        )
-        .unwrap();
-        let parents: Vec<git2::Commit<'_>> = parents
-            .iter()
-            .map(|p| self.repo.find_commit(*p).unwrap())
-            .collect();
-        let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        let id = self
-            .repo
-            .commit(None, &sig, &sig, message, &tree, &refs)
-            .unwrap();
-        self.repo.reference(branch, id, true, "test").unwrap();
-        id
-    }
-
-    /// Commits on top of `branch`'s current commit (or as a root commit).
-    fn commit(&self, message: &str, files: &[(&str, i32, &[u8])]) -> Oid {
-        let parent = self.repo.refname_to_id("refs/heads/main").ok();
-        self.commit_on("refs/heads/main", parent.as_slice(), message, files)
-    }
-
-    fn object_count(&self) -> usize {
-        count_objects(&self.repo)
-    }
-}
-
-fn count_objects(repo: &Repository) -> usize {
-    let mut n = 0;
-    repo.odb()
-        .unwrap()
-        .foreach(|_| {
-            n += 1;
-            true
-        })
-        .unwrap();
-    n
-}
+use crate::util::{
+    BLOB, EXEC, Entry, LINK, NS_WEB, Remote, assert_error, count_objects, kascade_in,
+};
 
 fn spec(url: &str, reference: Option<&str>, path: Option<&str>) -> SourceSpec {
     SourceSpec {

@@ -9,6 +9,7 @@ mod corpus;
 mod daemon;
 mod diff;
 mod git;
+mod gitops;
 mod golden;
 #[cfg(feature = "kube")]
 mod kube;
