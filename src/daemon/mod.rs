@@ -147,7 +147,7 @@ pub enum SyncError {
         /// The app.
         app: String,
         /// What failed (names the URL and ref).
-        error: crate::source::SourceError,
+        error: Box<crate::source::SourceError>,
     },
     /// The source (repository) could not be read.
     #[error("source {source_name}: {message}")]
@@ -499,7 +499,7 @@ impl RepoSyncer {
         let (resolved, snapshot) =
             app::fetch_source(&git.state_dir, app, &git.auth).map_err(|error| SyncError::Git {
                 app: app.name.clone(),
-                error,
+                error: Box::new(error),
             })?;
         Ok((
             resolved,
@@ -544,7 +544,7 @@ impl Syncer for RepoSyncer {
             crate::source::check_fast_forward(state_dir, git, last.as_deref()).map_err(
                 |error| SyncError::Git {
                     app: app.name.clone(),
-                    error,
+                    error: Box::new(error),
                 },
             )?;
             ctx.revision = Some(git.revision.clone());
