@@ -150,6 +150,10 @@ pub fn render_app(
             message: e.to_string(),
         })?;
     }
+    crate::triggers::check(&set).map_err(|e| AppError::Template {
+        app: app.name.clone(),
+        message: e.to_string(),
+    })?;
     let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
     let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
     Ok(RenderedApp {

@@ -8,6 +8,8 @@ mod output;
 mod process;
 mod render;
 mod sync;
+mod graph;
+mod target;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -42,6 +44,9 @@ enum Command {
     /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
     #[command(after_help = sync::DIFF_EXAMPLES)]
     Diff(sync::DiffArgs),
+    /// Show the image-trigger graph (tree, DOT, JSON, SVG) and what a tag change would rebuild.
+    #[command(after_help = graph::EXAMPLES)]
+    Graph(graph::GraphArgs),
 }
 
 /// Runs kascade with the process's arguments and returns its exit code.
@@ -60,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Render(a) => render::exec(a),
         Command::Sync(a) => sync::exec_sync(a),
         Command::Diff(a) => sync::exec_diff(a),
+        Command::Graph(a) => graph::exec(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,16 +1,13 @@
 //! `kascade sync` and `kascade diff`: one or more apps against the embedded cluster.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 
 use crate::app::{self, RenderContext};
-use crate::config::{AppConfig, AppSource, Config};
+use crate::config::AppConfig;
 use crate::diff::Action;
 use crate::reconcile::{self, Plan, Policy};
-use crate::template::openshift::params;
 
 pub const SYNC_EXAMPLES: &str = "Examples:
   # Sync every app of the repository's kascade.yaml into the embedded cluster
@@ -34,40 +31,10 @@ Exit codes: 0 no difference, 1 differences, 2 error.";
 /// What to sync and where (shared by `sync` and `diff`).
 #[derive(Debug, Args)]
 pub struct Target {
-    /// A file or directory to render as one app (repeatable); instead of kascade.yaml.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    files: Vec<PathBuf>,
-    /// A catalog template to process as one app; instead of kascade.yaml.
-    #[arg(long, value_name = "NAME", conflicts_with = "files")]
-    template: Option<String>,
-    /// A template parameter, KEY=VALUE (with --template).
-    #[arg(
-        short = 'p',
-        long = "param",
-        value_name = "KEY=VALUE",
-        requires = "template"
-    )]
-    param: Vec<String>,
-    /// A dotenv parameter file (with --template).
-    #[arg(long = "param-file", value_name = "FILE", requires = "template")]
-    param_file: Vec<PathBuf>,
-    /// The app declaration file [default: ./kascade.yaml].
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
-    config: Option<PathBuf>,
-    /// The app: which one of kascade.yaml, or the name of the -f/--template app.
-    #[arg(long, value_name = "NAME")]
-    app: Option<String>,
-    /// Namespace for namespaced objects that name none (-f/--template apps) [default: default].
-    #[arg(short = 'n', long, value_name = "NS")]
-    namespace: Option<String>,
-    /// A directory of extra catalog templates.
-    #[arg(long = "templates", value_name = "DIR")]
-    templates: Vec<PathBuf>,
+    #[command(flatten)]
+    apps: super::target::AppsArgs,
     #[command(flatten)]
     cluster: super::cluster::ClusterArgs,
-    /// Seed for newly generated parameter values (values already stored are always reused).
-    #[arg(long)]
-    seed: Option<u64>,
     /// Delete objects of the app that are no longer rendered.
     #[arg(long)]
     prune: bool,
@@ -106,85 +73,13 @@ pub struct DiffArgs {
 }
 
 fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
-    let mut ctx = RenderContext {
-        template_dirs: t.templates.clone(),
-        seed: t.seed,
-    };
-    let flags = Policy {
+    t.apps.apps(Policy {
         prune: t.prune,
         allow_empty: t.allow_empty,
         max_deletions: t.max_deletions,
         prune_namespaces: false,
         prune_pvcs: false,
-    };
-    if !t.files.is_empty() || t.template.is_some() {
-        let namespace = t.namespace.clone().unwrap_or_else(|| "default".to_string());
-        if !crate::config::is_dns_label(&namespace) {
-            bail!("namespace {namespace:?} is not a valid namespace name");
-        }
-        let (source, derived) = if let Some(name) = &t.template {
-            let cli = params::parse_cli_assignments(&t.param)?;
-            (
-                AppSource::Template {
-                    name: name.clone(),
-                    parameters: cli,
-                    parameter_files: t.param_file.clone(),
-                },
-                app::derive_name(name),
-            )
-        } else if t.files.len() == 1 {
-            (
-                AppSource::Path(t.files[0].clone()),
-                app::derive_name(&t.files[0].to_string_lossy()),
-            )
-        } else {
-            bail!(
-                "give one -f PATH per app (a directory holds many files); for several apps, declare them in kascade.yaml"
-            );
-        };
-        let name = t.app.clone().unwrap_or(derived);
-        if !crate::config::is_dns_label(&name) {
-            bail!("app name {name:?} is not a DNS label (lower-case letters, digits and '-')");
-        }
-        return Ok((vec![app::ad_hoc(name, namespace, source, flags)], ctx));
-    }
-    let path = t
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
-    if !path.exists() {
-        bail!(
-            "no {} here: give -f PATH, --template NAME or --config FILE (see kascade sync --help)",
-            path.display()
-        );
-    }
-    let config = Config::load(&path)?;
-    if let Some(dir) = &config.templates_dir {
-        ctx.template_dirs.push(dir.clone());
-    }
-    let mut selected: Vec<AppConfig> = match &t.app {
-        Some(name) => {
-            let found: Vec<AppConfig> = config
-                .apps
-                .iter()
-                .filter(|a| &a.name == name)
-                .cloned()
-                .collect();
-            if found.is_empty() {
-                bail!("app {name:?} is not declared in {}", path.display());
-            }
-            found
-        }
-        None => config.apps.clone(),
-    };
-    for a in &mut selected {
-        a.policy.prune |= flags.prune;
-        a.policy.allow_empty |= flags.allow_empty;
-        if flags.max_deletions.is_some() {
-            a.policy.max_deletions = flags.max_deletions;
-        }
-    }
-    Ok((selected, ctx))
+    })
 }
 
 fn color() -> bool {
