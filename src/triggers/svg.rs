@@ -102,18 +102,55 @@ fn label(graph: &Graph, id: NodeId, multi: bool) -> String {
     }
 }
 
-/// Draws the graph. The picture is self-contained SVG 1.1.
-pub fn svg(graph: &Graph) -> String {
-    let n = graph.len();
-    let multi = graph.namespaces().len() > 1;
-    let (layer, back) = layers(graph);
+/// The layout: a column per layer, real nodes and the waypoints of edges spanning several
+/// layers (so long edges run between boxes, not through them).
+struct Layout {
+    /// Layer of every layout item (nodes first, then waypoints).
+    layer: Vec<usize>,
+    /// Items of each column, top to bottom.
+    columns: Vec<Vec<usize>>,
+    /// For each edge: the items it passes, source and target included.
+    chains: Vec<Vec<usize>>,
+    /// Edges closing a cycle.
+    back: Vec<bool>,
+}
+
+fn layout(graph: &Graph) -> Layout {
+    let (mut layer, back) = layers(graph);
+    let mut chains = Vec::with_capacity(graph.edges().len());
+    for (i, e) in graph.edges().iter().enumerate() {
+        let (a, b) = (e.from.0, e.to.0);
+        let mut chain = vec![a];
+        if !back[i] {
+            for l in layer[a] + 1..layer[b] {
+                layer.push(l);
+                chain.push(layer.len() - 1);
+            }
+        }
+        chain.push(b);
+        chains.push(chain);
+    }
+    let items = layer.len();
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); items];
+    let mut succs: Vec<Vec<usize>> = vec![Vec::new(); items];
+    for (i, chain) in chains.iter().enumerate() {
+        if back[i] {
+            continue;
+        }
+        for w in chain.windows(2) {
+            succs[w[0]].push(w[1]);
+            preds[w[1]].push(w[0]);
+        }
+    }
     let depth = layer.iter().copied().max().map_or(0, |m| m + 1);
     let mut columns: Vec<Vec<usize>> = vec![Vec::new(); depth];
-    for v in 0..n {
-        columns[layer[v]].push(v);
+    for (v, &l) in layer.iter().enumerate() {
+        columns[l].push(v);
     }
-    // Order within columns: barycenter of predecessors (then successors), ties by id.
-    let mut pos = vec![0f64; n];
+    // Order within columns: mean position of the neighbours in the previous column (then
+    // the next, then the previous again); ties keep the current order, which starts as id
+    // order (waypoints after nodes).
+    let mut pos = vec![0f64; items];
     let set_pos = |columns: &Vec<Vec<usize>>, pos: &mut Vec<f64>| {
         for col in columns {
             for (i, &v) in col.iter().enumerate() {
@@ -130,42 +167,46 @@ pub fn svg(graph: &Graph) -> String {
             (0..depth.saturating_sub(1)).rev().collect()
         };
         for c in order {
-            let mut keyed: Vec<(f64, usize)> = columns[c]
+            let mut keyed: Vec<(f64, f64, usize)> = columns[c]
                 .iter()
                 .map(|&v| {
-                    let id = NodeId(v);
-                    let neigh: Vec<f64> = if downward {
-                        graph
-                            .incoming(id)
-                            .filter(|e| layer[e.from.0] < c)
-                            .map(|e| pos[e.from.0])
-                            .collect()
-                    } else {
-                        graph
-                            .outgoing(id)
-                            .filter(|e| layer[e.to.0] > c)
-                            .map(|e| pos[e.to.0])
-                            .collect()
-                    };
+                    let neigh = if downward { &preds[v] } else { &succs[v] };
                     let key = if neigh.is_empty() {
                         pos[v]
                     } else {
-                        neigh.iter().sum::<f64>() / neigh.len() as f64
+                        neigh.iter().map(|&u| pos[u]).sum::<f64>() / neigh.len() as f64
                     };
-                    (key, v)
+                    (key, pos[v], v)
                 })
                 .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            columns[c] = keyed.into_iter().map(|(_, v)| v).collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            columns[c] = keyed.into_iter().map(|(_, _, v)| v).collect();
             set_pos(&columns, &mut pos);
         }
     }
-    // Geometry.
+    Layout {
+        layer,
+        columns,
+        chains,
+        back,
+    }
+}
+
+/// Draws the graph. The picture is self-contained SVG 1.1.
+pub fn svg(graph: &Graph) -> String {
+    let n = graph.len();
+    let multi = graph.namespaces().len() > 1;
+    let Layout {
+        layer,
+        columns,
+        chains,
+        back,
+    } = layout(graph);
     let labels: Vec<String> = (0..n).map(|v| label(graph, NodeId(v), multi)).collect();
     let rows = columns.iter().map(Vec::len).max().unwrap_or(0);
     let col_height = |k: usize| k as f64 * (BOX_H + ROW_GAP) - ROW_GAP;
     let total_h = col_height(rows).max(0.0);
-    let mut placed: Vec<Placed> = (0..n)
+    let mut placed: Vec<Placed> = (0..layer.len())
         .map(|_| Placed {
             x: 0.0,
             y: 0.0,
@@ -176,14 +217,21 @@ pub fn svg(graph: &Graph) -> String {
     for col in &columns {
         let w = col
             .iter()
+            .filter(|&&v| v < n)
             .map(|&v| labels[v].chars().count() as f64 * CHAR_W + 2.0 * PAD)
             .fold(0.0, f64::max);
         let offset = (total_h - col_height(col.len())) / 2.0;
         for (i, &v) in col.iter().enumerate() {
+            let node_w = if v < n {
+                labels[v].chars().count() as f64 * CHAR_W + 2.0 * PAD
+            } else {
+                w
+            };
             placed[v] = Placed {
-                x,
+                // Boxes are centred in their column; waypoints span it.
+                x: x + (w - node_w) / 2.0,
                 y: TOP + offset + i as f64 * (BOX_H + ROW_GAP),
-                w,
+                w: node_w,
             };
         }
         x += w + COL_GAP;
@@ -235,16 +283,31 @@ pub fn svg(graph: &Graph) -> String {
                 "arrow-red",
             )
         } else {
-            let dx = (x2 - x1) / 2.0;
-            (
-                format!(
-                    "M {x1:.1} {y1:.1} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}",
-                    x1 + dx,
-                    x2 - dx
-                ),
-                "#4b5563",
-                "arrow",
-            )
+            // Curves between columns, straight through the waypoints' columns.
+            let mut d = format!("M {x1:.1} {y1:.1}");
+            let (mut cx, mut cy) = (x1, y1);
+            for &w in &chains[i][1..chains[i].len() - 1] {
+                let p = &placed[w];
+                let y = p.y + BOX_H / 2.0;
+                let dx = (p.x - cx) / 2.0;
+                let _ = write!(
+                    d,
+                    " C {:.1} {cy:.1}, {:.1} {y:.1}, {:.1} {y:.1} L {:.1} {y:.1}",
+                    cx + dx,
+                    p.x - dx,
+                    p.x,
+                    p.x + p.w
+                );
+                (cx, cy) = (p.x + p.w, y);
+            }
+            let dx = (x2 - cx) / 2.0;
+            let _ = write!(
+                d,
+                " C {:.1} {cy:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}",
+                cx + dx,
+                x2 - dx
+            );
+            (d, "#4b5563", "arrow")
         };
         let dash = if e.fires {
             ""

@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod diff;
 mod golden;
+mod graph;
 mod props;
 mod render;
 mod sync;
