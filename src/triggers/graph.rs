@@ -524,7 +524,9 @@ struct StreamRef {
 pub struct GraphBuilder {
     default_namespace: String,
     asm: Assembler,
-    index: HashMap<(NodeKind, String, String), NodeId>,
+    /// Nodes by [`node_key`], looked up without allocating.
+    index: HashMap<String, NodeId>,
+    key_buf: String,
     streams: HashMap<(String, String), Seen>,
     keys: HashSet<ResourceKey>,
     refs: Vec<StreamRef>,
@@ -557,6 +559,7 @@ impl GraphBuilder {
             default_namespace: default_namespace.to_string(),
             asm: Assembler::default(),
             index: HashMap::new(),
+            key_buf: String::new(),
             streams: HashMap::new(),
             keys: HashSet::new(),
             refs: Vec::new(),
@@ -579,6 +582,22 @@ impl GraphBuilder {
     /// Adds one object (`live`: read from the cluster rather than rendered). Objects that are
     /// not ImageStreams, BuildConfigs, DeploymentConfigs or annotated workloads are ignored.
     pub fn add(&mut self, object: &Value, live: bool) {
+        // Most objects of a set are not about triggers: look at the kind before anything else.
+        let relevant = object.get("kind").and_then(Value::as_str).is_some_and(|k| {
+            matches!(
+                k,
+                "ImageStream"
+                    | "BuildConfig"
+                    | "DeploymentConfig"
+                    | "Deployment"
+                    | "StatefulSet"
+                    | "DaemonSet"
+                    | "CronJob"
+            )
+        });
+        if !relevant {
+            return;
+        }
         let Ok(mut key) = ResourceKey::of(object) else {
             return;
         };
@@ -607,7 +626,7 @@ impl GraphBuilder {
             _ if duplicate => {
                 // Already added from the set: mark it seen live, keep the desired spec.
                 if let Some(kind) = node_kind(&key)
-                    && let Some(&id) = self.index.get(&(kind, key.namespace.clone(), key.name))
+                    && let Some(id) = self.lookup(kind, &key.namespace, &key.name)
                 {
                     self.asm.nodes[id.0].seen.live |= live;
                 }
@@ -629,9 +648,13 @@ impl GraphBuilder {
         }
     }
 
+    fn lookup(&mut self, kind: NodeKind, namespace: &str, name: &str) -> Option<NodeId> {
+        node_key(&mut self.key_buf, kind, namespace, name);
+        self.index.get(self.key_buf.as_str()).copied()
+    }
+
     fn node(&mut self, kind: NodeKind, namespace: &str, name: &str) -> NodeId {
-        let k = (kind, namespace.to_string(), name.to_string());
-        if let Some(&id) = self.index.get(&k) {
+        if let Some(id) = self.lookup(kind, namespace, name) {
             return id;
         }
         let id = self.asm.push(Node {
@@ -644,7 +667,7 @@ impl GraphBuilder {
             reference: None,
             history: 0,
         });
-        self.index.insert(k, id);
+        self.index.insert(self.key_buf.clone(), id);
         id
     }
 
@@ -1133,6 +1156,16 @@ impl GraphBuilder {
         }
         self.asm.finish(self.warnings)
     }
+}
+
+/// `<kind>\0<namespace>\0<name>` into `buf`: one string per node for the builder's index.
+fn node_key(buf: &mut String, kind: NodeKind, namespace: &str, name: &str) {
+    buf.clear();
+    buf.push_str(kind.resource());
+    buf.push('\0');
+    buf.push_str(namespace);
+    buf.push('\0');
+    buf.push_str(name);
 }
 
 fn node_kind(key: &ResourceKey) -> Option<NodeKind> {

@@ -151,14 +151,11 @@ fn layout(graph: &Graph) -> Layout {
     // the next, then the previous again); ties keep the current order, which starts as id
     // order (waypoints after nodes).
     let mut pos = vec![0f64; items];
-    let set_pos = |columns: &Vec<Vec<usize>>, pos: &mut Vec<f64>| {
-        for col in columns {
-            for (i, &v) in col.iter().enumerate() {
-                pos[v] = i as f64;
-            }
+    for col in &columns {
+        for (i, &v) in col.iter().enumerate() {
+            pos[v] = i as f64;
         }
-    };
-    set_pos(&columns, &mut pos);
+    }
     for sweep in 0..3 {
         let downward = sweep != 1;
         let order: Vec<usize> = if downward {
@@ -181,7 +178,9 @@ fn layout(graph: &Graph) -> Layout {
                 .collect();
             keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
             columns[c] = keyed.into_iter().map(|(_, _, v)| v).collect();
-            set_pos(&columns, &mut pos);
+            for (i, &v) in columns[c].iter().enumerate() {
+                pos[v] = i as f64;
+            }
         }
     }
     Layout {
