@@ -713,8 +713,7 @@ impl GraphBuilder {
             .or_default();
         seen.set |= ctx.seen.set;
         seen.live |= ctx.seen.live;
-        let spec_tags = object
-            .pointer("/spec/tags")
+        let spec_tags = at(object, &["spec", "tags"])
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
         if !dup {
@@ -733,8 +732,7 @@ impl GraphBuilder {
                 self.spec_tag_from(ctx, &ns, &stream, tag, i, from, id);
             }
         }
-        let status_tags = object
-            .pointer("/status/tags")
+        let status_tags = at(object, &["status", "tags"])
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
         for t in status_tags {
@@ -838,12 +836,10 @@ impl GraphBuilder {
         let strategy_from = ["dockerStrategy", "sourceStrategy", "customStrategy"]
             .iter()
             .find_map(|s| {
-                object
-                    .pointer(&format!("/spec/strategy/{s}/from"))
+                at(object, &["spec", "strategy", s, "from"])
                     .filter(|f| f.is_object())
             });
-        let triggers = object
-            .pointer("/spec/triggers")
+        let triggers = at(object, &["spec", "triggers"])
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
         let mut inputs: Vec<NodeId> = Vec::new();
@@ -900,7 +896,7 @@ impl GraphBuilder {
                 .unwrap_or(false);
             self.edge(ist, bc, EdgeKind::ImageChange, why, paused.then_some("paused"));
         }
-        let Some(to) = object.pointer("/spec/output/to").filter(|t| t.is_object()) else {
+        let Some(to) = at(object, &["spec", "output", "to"]).filter(|t| t.is_object()) else {
             return;
         };
         let kind = to.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -937,8 +933,7 @@ impl GraphBuilder {
     }
 
     fn deployment_config(&mut self, object: &Value, key: &ResourceKey, ctx: &Ctx<'_>) {
-        let triggers = object
-            .pointer("/spec/triggers")
+        let triggers = at(object, &["spec", "triggers"])
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
         let ns = key.namespace.as_str();
@@ -1014,8 +1009,7 @@ impl GraphBuilder {
     }
 
     fn annotated(&mut self, object: &Value, key: &ResourceKey, ctx: &Ctx<'_>, prefix: &[&str]) {
-        let Some(text) = object
-            .pointer("/metadata/annotations")
+        let Some(text) = at(object, &["metadata", "annotations"])
             .and_then(|a| a.get(TRIGGERS_ANNOTATION))
             .and_then(Value::as_str)
         else {
@@ -1056,7 +1050,7 @@ impl GraphBuilder {
                 return;
             }
         }
-        let pod_spec = object.pointer(&format!("/{}", prefix.join("/")));
+        let pod_spec = at(object, prefix);
         let ns = key.namespace.as_str();
         let mut node = None;
         for (i, e) in entries.iter().enumerate() {
@@ -1156,6 +1150,11 @@ impl GraphBuilder {
         }
         self.asm.finish(self.warnings)
     }
+}
+
+/// The value at a path of object keys (`Value::pointer` without its allocations).
+fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
 }
 
 /// `<kind>\0<namespace>\0<name>` into `buf`: one string per node for the builder's index.
