@@ -30,7 +30,10 @@ fn stream(name: &str) -> Value {
 }
 
 fn build(name: &str, from: &[String]) -> Value {
-    let mut triggers = vec![json!({"type": "ConfigChange"}), json!({"type": "ImageChange", "imageChange": {}})];
+    let mut triggers = vec![
+        json!({"type": "ConfigChange"}),
+        json!({"type": "ImageChange", "imageChange": {}}),
+    ];
     for extra in from.iter().skip(1) {
         triggers.push(json!({"type": "ImageChange", "imageChange": {"from": {"kind": "ImageStreamTag", "name": extra}}}));
     }

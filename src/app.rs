@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
+use crate::newapp::{self, NewAppSource, TemplateRef};
 use crate::reconcile::{AppSpec, Policy};
 use crate::resource::{Origin, Resource, ResourceKey, ResourceSet, base64, hash};
 use crate::template::catalog;
@@ -110,14 +111,42 @@ pub struct RenderContext {
     pub seed: Option<u64>,
 }
 
+/// What `kascade new-app` prints about the template it processed (spec §9.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSummary {
+    /// `metadata.name`.
+    pub name: String,
+    /// `openshift.io/display-name`, else the name.
+    pub display_name: String,
+    /// The `description` annotation.
+    pub description: String,
+    /// The substituted message.
+    pub message: Option<String>,
+    /// Per parameter: display name (else name), final value, whether it was generated.
+    pub parameters: Vec<(String, String, bool)>,
+    /// Whether the implicit `app` labels were added (new-app apps only).
+    pub implicit_labels: bool,
+}
+
 /// Renders `app` for `cluster`, reusing stored generated values.
 pub fn render_app(
     cluster: &dyn Cluster,
     app: &AppConfig,
     ctx: &RenderContext,
 ) -> Result<RenderedApp, AppError> {
+    render_app_with_summary(cluster, app, ctx).map(|(rendered, _)| rendered)
+}
+
+/// Renders `app` like [`render_app`], and for template apps also says what the template was
+/// and which values its parameters got.
+pub fn render_app_with_summary(
+    cluster: &dyn Cluster,
+    app: &AppConfig,
+    ctx: &RenderContext,
+) -> Result<(RenderedApp, Option<TemplateSummary>), AppError> {
+    let started = std::time::Instant::now();
     let stored = stored_generated(cluster, &app.name, &app.namespace)?;
-    let (mut set, messages, generated) = match &app.source {
+    let (mut set, messages, generated, summary) = match &app.source {
         AppSource::Path(path) => {
             let out = render::render_path(
                 path,
@@ -130,13 +159,49 @@ pub fn render_app(
                 app: app.name.clone(),
                 source: Box::new(e),
             })?;
-            (out.set, out.messages, out.generated)
+            (out.set, out.messages, out.generated, None)
         }
         AppSource::Template {
             name,
             parameters,
             parameter_files,
-        } => render_template(app, name, parameters, parameter_files, &stored, ctx)?,
+        } => {
+            let fail = |message: String| AppError::Template {
+                app: app.name.clone(),
+                message,
+            };
+            let entry = catalog::find(name, &ctx.template_dirs).map_err(|e| fail(e.to_string()))?;
+            let source_name = entry.source_name();
+            let bytes = entry.bytes().map_err(|e| fail(e.to_string()))?;
+            let template = openshift::Template::from_bytes(&bytes, &source_name)
+                .map_err(|e| fail(e.to_string()))?;
+            let mut values: Vec<(String, String)> = parameters.to_vec();
+            for f in parameter_files {
+                let display = f.display().to_string();
+                for (k, v) in
+                    params::read_env_file(&display, None).map_err(|e| fail(e.to_string()))?
+                {
+                    if !values.iter().any(|(key, _)| *key == k) {
+                        values.push((k, v));
+                    }
+                }
+            }
+            let input = TemplateInput {
+                template,
+                source_name,
+                id: format!("template:{name}"),
+                values,
+                unknown: "unknown parameter name",
+                decorate: None,
+                namespace_object: None,
+            };
+            let (set, messages, generated, summary) = render_template(app, input, &stored, ctx)?;
+            (set, messages, generated, Some(summary))
+        }
+        AppSource::NewApp(source) => {
+            let (set, messages, generated, summary) = render_new_app(app, source, &stored, ctx)?;
+            (set, messages, generated, Some(summary))
+        }
     };
     if !generated.is_empty() {
         let secret = params_secret(&app.name, &app.namespace, &generated);
@@ -154,27 +219,63 @@ pub fn render_app(
         app: app.name.clone(),
         message: e.to_string(),
     })?;
-    let digest = hash::content_hash(&Value::Array(set.objects().cloned().collect()));
+    let digest = hash::content_hash_all(set.objects());
     let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
-    Ok(RenderedApp {
-        spec: AppSpec {
-            name: app.name.clone(),
-            namespace: app.namespace.clone(),
-            revision: Some(revision),
-            policy: app.policy.clone(),
+    tracing::debug!(app = %app.name, elapsed = ?started.elapsed(), objects = set.len(), "rendered");
+    Ok((
+        RenderedApp {
+            spec: AppSpec {
+                name: app.name.clone(),
+                namespace: app.namespace.clone(),
+                revision: Some(revision),
+                policy: app.policy.clone(),
+            },
+            set,
+            messages,
         },
-        set,
-        messages,
-    })
+        summary,
+    ))
 }
 
-type TemplateOutput = (ResourceSet, Vec<(String, String)>, Generated);
+type TemplateOutput = (
+    ResourceSet,
+    Vec<(String, String)>,
+    Generated,
+    TemplateSummary,
+);
 
-fn render_template(
+/// A loaded template and what to do with it.
+struct TemplateInput<'a> {
+    template: openshift::Template,
+    source_name: String,
+    /// The key of its generated values in the parameters Secret.
+    id: String,
+    values: Vec<(String, String)>,
+    /// How an unknown parameter name is reported (`oc process` and `oc new-app` differ).
+    unknown: &'static str,
+    /// new-app decoration: the implicit labels' value and the user's labels.
+    decorate: Option<(String, &'a BTreeMap<String, String>)>,
+    /// A Namespace object to put first.
+    namespace_object: Option<String>,
+}
+
+/// Reads a template file for `kascade new-app -f`, refusing files over the YAML size bound.
+fn read_template_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let display = path.display();
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("{display}: {}", params::io_reason(&e)))?;
+    if meta.len() > crate::resource::yaml::MAX_FILE_BYTES as u64 {
+        return Err(format!(
+            "{display}: file is larger than {} bytes",
+            crate::resource::yaml::MAX_FILE_BYTES
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{display}: {}", params::io_reason(&e)))
+}
+
+fn render_new_app(
     app: &AppConfig,
-    name: &str,
-    parameters: &[(String, String)],
-    parameter_files: &[PathBuf],
+    source: &NewAppSource,
     stored: &Generated,
     ctx: &RenderContext,
 ) -> Result<TemplateOutput, AppError> {
@@ -182,38 +283,90 @@ fn render_template(
         app: app.name.clone(),
         message,
     };
-    let entry = catalog::find(name, &ctx.template_dirs).map_err(|e| fail(e.to_string()))?;
-    let source_name = entry.source_name();
-    let bytes = entry.bytes().map_err(|e| fail(e.to_string()))?;
-    let mut template =
-        openshift::Template::from_bytes(&bytes, &source_name).map_err(|e| fail(e.to_string()))?;
-    let mut values: Vec<(String, String)> = parameters.to_vec();
-    for f in parameter_files {
-        let display = f.display().to_string();
-        for (k, v) in params::read_env_file(&display, None).map_err(|e| fail(e.to_string()))? {
-            if !values.iter().any(|(key, _)| *key == k) {
-                values.push((k, v));
-            }
+    let (template, source_name) = match &source.template {
+        TemplateRef::Catalog(name) => {
+            let mut dirs = source.template_dirs.clone();
+            dirs.extend(ctx.template_dirs.iter().cloned());
+            let entry = catalog::find(name, &dirs).map_err(|e| fail(e.to_string()))?;
+            let source_name = entry.source_name();
+            let bytes = entry.bytes().map_err(|e| fail(e.to_string()))?;
+            (
+                openshift::Template::from_bytes(&bytes, &source_name)
+                    .map_err(|e| fail(e.to_string()))?,
+                source_name,
+            )
         }
-    }
-    let mut unknown = Vec::new();
+        TemplateRef::File(path) => {
+            let source_name = path.display().to_string();
+            let bytes = read_template_file(path).map_err(fail)?;
+            (
+                openshift::Template::from_bytes(&bytes, &source_name)
+                    .map_err(|e| fail(e.to_string()))?,
+                source_name,
+            )
+        }
+    };
+    let label_name = source.name.clone().unwrap_or_else(|| template.name.clone());
+    let input = TemplateInput {
+        id: format!("template:{}", template.name),
+        template,
+        source_name,
+        values: source.parameters.clone(),
+        unknown: "unexpected parameter name",
+        decorate: Some((label_name, &source.labels)),
+        namespace_object: source.create_namespace.then(|| app.namespace.clone()),
+    };
+    render_template(app, input, stored, ctx)
+}
+
+fn render_template(
+    app: &AppConfig,
+    input: TemplateInput<'_>,
+    stored: &Generated,
+    ctx: &RenderContext,
+) -> Result<TemplateOutput, AppError> {
+    let fail = |message: String| AppError::Template {
+        app: app.name.clone(),
+        message,
+    };
+    let TemplateInput {
+        mut template,
+        source_name,
+        id,
+        values,
+        unknown,
+        decorate,
+        namespace_object,
+    } = input;
+    let mut bad = Vec::new();
     for (k, v) in &values {
         if !template.set_parameter(k, v) {
-            unknown.push(format!("unknown parameter name {k:?}"));
+            bad.push(format!("{unknown} {k:?}"));
         }
     }
-    if !unknown.is_empty() {
-        return Err(fail(openshift::aggregate(&unknown)));
+    if !bad.is_empty() {
+        return Err(fail(openshift::aggregate(&bad)));
     }
-    let id = format!("template:{name}");
     let declared = template.parameters.clone();
     render::reuse_generated(&mut template.parameters, stored.get(&id));
     let mut rng: StdRng = match ctx.seed {
         Some(s) => StdRng::seed_from_u64(s),
         None => rand::make_rng(),
     };
-    let processed = openshift::process(&template, &mut rng).map_err(|e| fail(e.to_string()))?;
+    let mut processed = openshift::process(&template, &mut rng).map_err(|e| fail(e.to_string()))?;
+    let implicit_labels = match &decorate {
+        Some((name, labels)) => {
+            newapp::decorate(&mut processed.objects, name, labels).implicit_labels
+        }
+        None => false,
+    };
     let mut set = ResourceSet::new();
+    if let Some(ns) = namespace_object {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let origin = Origin::new(format!("app {} (--create-namespace)", app.name), 0);
+        let r = Resource::new(object, origin).map_err(|e| fail(e.to_string()))?;
+        set.insert(r).map_err(|e| fail(e.to_string()))?;
+    }
     for object in processed.objects {
         let r =
             Resource::new(object, Origin::new(&source_name, 0)).map_err(|e| fail(e.to_string()))?;
@@ -224,11 +377,37 @@ fn render_template(
     if !values.is_empty() {
         generated.insert(id, values);
     }
+    let summary = TemplateSummary {
+        name: template.name.clone(),
+        display_name: template
+            .annotation("openshift.io/display-name")
+            .filter(|d| !d.is_empty())
+            .unwrap_or(&template.name)
+            .to_string(),
+        description: template
+            .annotation("description")
+            .unwrap_or_default()
+            .to_string(),
+        message: processed.message.clone(),
+        parameters: declared
+            .iter()
+            .zip(&processed.parameters)
+            .map(|(d, r)| {
+                let shown = if r.display_name.is_empty() {
+                    r.name.clone()
+                } else {
+                    r.display_name.clone()
+                };
+                (shown, r.value.clone(), !d.generate.is_empty())
+            })
+            .collect(),
+        implicit_labels,
+    };
     let messages = processed
         .message
         .map(|m| vec![(source_name, m)])
         .unwrap_or_default();
-    Ok((set, messages, generated))
+    Ok((set, messages, generated, summary))
 }
 
 /// An app for `-f PATH` or `--template NAME` on the command line.

@@ -47,6 +47,9 @@ pub enum AppSource {
         /// Parameter files (dotenv), relative to the repository.
         parameter_files: Vec<PathBuf>,
     },
+    /// A template as `kascade new-app` instantiates it: processed, then decorated with the
+    /// labels and annotation `oc new-app` adds ([`crate::newapp`]).
+    NewApp(Box<crate::newapp::NewAppSource>),
 }
 
 /// One declared app.

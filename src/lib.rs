@@ -19,7 +19,8 @@
 //! - [`triggers`]: the trigger graph — which ImageStreamTag fires which build and rollout,
 //!   cycle refusal, cascade plans, tree/DOT/JSON/SVG output. Depends only on `resource`.
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
-//!   keeping generated parameter values stable across syncs.
+//!   keeping generated parameter values stable across syncs; [`newapp`] adds what
+//!   `oc new-app --template` adds and records a new-app app's source.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod diff;
+pub mod newapp;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;

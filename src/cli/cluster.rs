@@ -30,6 +30,18 @@ pub struct ClusterArgs {
     /// The kubeconfig context (with --cluster kube) [default: the current context].
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// The kubeconfig file (with --cluster kube) [default: $KUBECONFIG, else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Where app inventories and statuses are kept on the cluster (with --cluster kube);
+    /// created when missing.
+    #[arg(
+        long,
+        value_name = "NS",
+        env = "KASCADE_INVENTORY_NAMESPACE",
+        default_value = "kascade-system"
+    )]
+    pub inventory_namespace: String,
 }
 
 /// A cluster backend.
@@ -57,8 +69,15 @@ impl ClusterArgs {
 }
 
 #[cfg(feature = "kube")]
-fn open_kube(_args: &ClusterArgs) -> anyhow::Result<Box<dyn Cluster>> {
-    anyhow::bail!("the kube backend is not implemented yet")
+fn open_kube(args: &ClusterArgs) -> anyhow::Result<Box<dyn Cluster>> {
+    use crate::cluster::kubernetes::{ConnectOptions, KubeCluster};
+    let cluster = KubeCluster::connect(&ConnectOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        inventory_namespace: Some(args.inventory_namespace.clone()),
+    })
+    .context("failed to open the kube cluster")?;
+    Ok(Box::new(cluster))
 }
 
 #[cfg(not(feature = "kube"))]

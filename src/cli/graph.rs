@@ -94,9 +94,9 @@ fn build(args: &GraphArgs) -> anyhow::Result<Graph> {
         Source::Cluster | Source::Both => Some(args.cluster.open()?),
     };
     if args.from != Source::Cluster {
-        let (apps, ctx) = args.apps.apps(Policy::default())?;
         // Rendering reads stored generated values; a graph needs none, so without a live
-        // cluster an empty in-memory one stands in and nothing is written to disk.
+        // cluster an empty in-memory one stands in and nothing is written to disk. (An app
+        // made by `kascade new-app` is read from the cluster: use --from both.)
         let scratch;
         let cluster: &dyn Cluster = match &live {
             Some(c) => c.as_ref(),
@@ -106,6 +106,7 @@ fn build(args: &GraphArgs) -> anyhow::Result<Graph> {
                 &scratch
             }
         };
+        let (apps, ctx) = args.apps.apps(cluster, Policy::default())?;
         for a in &apps {
             let rendered = app::render_app(cluster, a, &ctx)?;
             builder.set_default_namespace(&a.namespace);
@@ -188,11 +189,9 @@ pub fn exec(args: GraphArgs) -> anyhow::Result<u8> {
             }
         }
         GraphFormat::Dot => out.write_all(output::dot(&graph).as_bytes())?,
-        GraphFormat::Json => writeln!(
-            out,
-            "{}",
-            super::output::json_pretty(&output::json(&graph))
-        )?,
+        GraphFormat::Json => {
+            writeln!(out, "{}", super::output::json_pretty(&output::json(&graph)))?
+        }
         GraphFormat::Svg => out.write_all(svg::svg(&graph).as_bytes())?,
     }
     out.flush()?;

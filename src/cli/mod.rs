@@ -4,11 +4,18 @@
 //! (diff), 2 error. Errors print as `error: <message>` on stderr.
 
 pub mod cluster;
+mod delete;
+mod describe;
+mod get;
+mod graph;
+mod new_app;
+mod objects;
 mod output;
 mod process;
+pub mod progress;
 mod render;
+mod settle;
 mod sync;
-mod graph;
 mod target;
 
 use std::io::{self, IsTerminal, Write};
@@ -44,6 +51,18 @@ enum Command {
     /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
     #[command(after_help = sync::DIFF_EXAMPLES)]
     Diff(sync::DiffArgs),
+    /// Instantiate a template as one app, as `oc new-app --template` does.
+    #[command(name = "new-app", after_help = new_app::EXAMPLES)]
+    NewApp(new_app::NewAppArgs),
+    /// List objects of the cluster in the table shape of `oc get` (or follow changes).
+    #[command(after_help = get::EXAMPLES)]
+    Get(get::GetArgs),
+    /// Delete objects from the cluster.
+    #[command(after_help = delete::EXAMPLES)]
+    Delete(delete::DeleteArgs),
+    /// Show one object in detail, with its recent changes.
+    #[command(after_help = describe::EXAMPLES)]
+    Describe(describe::DescribeArgs),
     /// Show the image-trigger graph (tree, DOT, JSON, SVG) and what a tag change would rebuild.
     #[command(after_help = graph::EXAMPLES)]
     Graph(graph::GraphArgs),
@@ -65,6 +84,10 @@ pub fn main() -> ExitCode {
         Command::Render(a) => render::exec(a),
         Command::Sync(a) => sync::exec_sync(a),
         Command::Diff(a) => sync::exec_diff(a),
+        Command::NewApp(a) => new_app::exec(a),
+        Command::Get(a) => get::exec(a),
+        Command::Delete(a) => delete::exec(a),
+        Command::Describe(a) => describe::exec(a),
         Command::Graph(a) => graph::exec(a),
     };
     match result {

@@ -4,9 +4,12 @@ use std::io::{self, IsTerminal, Write};
 
 use clap::Args;
 
+use super::progress::Progress;
 use crate::app::{self, RenderContext};
-use crate::config::AppConfig;
+use crate::cluster::Cluster;
+use crate::config::{AppConfig, AppSource};
 use crate::diff::Action;
+use crate::newapp;
 use crate::reconcile::{self, Plan, Policy};
 
 pub const SYNC_EXAMPLES: &str = "Examples:
@@ -20,11 +23,15 @@ pub const SYNC_EXAMPLES: &str = "Examples:
   kascade sync -f manifests/ --app web -n web --prune
 
   # A catalog template as an app
-  kascade sync --template base-image-example -p GIT_URL=https://example.com/r.git -n lab";
+  kascade sync --template base-image-example -p GIT_URL=https://example.com/r.git -n lab
+
+  # An app made by `kascade new-app`, from its recorded source (optionally a new parameter)
+  kascade sync --app base-image-example -p GIT_REF=v2";
 
 pub const DIFF_EXAMPLES: &str = "Examples:
   kascade diff --config examples/base-image/kascade.yaml
   kascade diff -f manifests/ --app web -n web -o json
+  kascade diff --app base-image-example
 
 Exit codes: 0 no difference, 1 differences, 2 error.";
 
@@ -72,14 +79,17 @@ pub struct DiffArgs {
     target: Target,
 }
 
-fn apps(t: &Target) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
-    t.apps.apps(Policy {
-        prune: t.prune,
-        allow_empty: t.allow_empty,
-        max_deletions: t.max_deletions,
-        prune_namespaces: false,
-        prune_pvcs: false,
-    })
+fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
+    t.apps.apps(
+        cluster,
+        Policy {
+            prune: t.prune,
+            allow_empty: t.allow_empty,
+            max_deletions: t.max_deletions,
+            prune_namespaces: false,
+            prune_pvcs: false,
+        },
+    )
 }
 
 fn color() -> bool {
@@ -114,18 +124,27 @@ fn revision_line(plan: &Plan) -> String {
 }
 
 pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
-    let (apps, ctx) = apps(&args.target)?;
     let mut cluster = args.target.cluster.open()?;
+    let (apps, ctx) = apps(&args.target, cluster.as_ref())?;
     let mut plans = Vec::new();
     let mut out = io::stdout().lock();
     for app in &apps {
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, report) = reconcile::sync_once(
-            cluster.as_mut(),
-            &rendered.spec,
-            &rendered.set,
-            args.dry_run,
-        )?;
+        progress.set_message(format!(
+            "app {}: syncing {} objects",
+            app.name,
+            rendered.set.len()
+        ));
+        let (plan, report) =
+            reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, args.dry_run)?;
+        drop(progress);
+        if !args.dry_run
+            && let AppSource::NewApp(source) = &app.source
+        {
+            // Parameters given with --app replace the recorded ones for later syncs.
+            newapp::record_source(cluster.as_mut(), &app.name, &app.namespace, source)?;
+        }
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());
             continue;
@@ -164,16 +183,22 @@ pub fn exec_sync(args: SyncArgs) -> anyhow::Result<u8> {
 }
 
 pub fn exec_diff(args: DiffArgs) -> anyhow::Result<u8> {
-    let (apps, ctx) = apps(&args.target)?;
     let mut cluster = args.target.cluster.open()?;
+    let (apps, ctx) = apps(&args.target, cluster.as_ref())?;
     let paint_on = color();
     let mut out = io::stdout().lock();
     let mut differs = false;
     let mut plans = Vec::new();
     for app in &apps {
+        let progress = Progress::spinner(format!("app {}: rendering", app.name));
         let rendered = app::render_app(cluster.as_ref(), app, &ctx)?;
-        let (plan, _) =
-            reconcile::sync_once(cluster.as_mut(), &rendered.spec, &rendered.set, true)?;
+        progress.set_message(format!(
+            "app {}: comparing {} objects",
+            app.name,
+            rendered.set.len()
+        ));
+        let (plan, _) = reconcile::sync_once(cluster.as_mut(), &rendered.spec, rendered.set, true)?;
+        drop(progress);
         differs |= plan.summary().has_changes();
         if args.target.output == PlanFormat::Json {
             plans.push(plan.to_json());

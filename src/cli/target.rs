@@ -1,5 +1,6 @@
 //! The flags that choose which apps a command renders (`-f PATH`, `--template NAME -p …`,
-//! `--config FILE`), shared by `sync`, `diff` and `graph`.
+//! `--config FILE`, `--app NAME` of an app made by `kascade new-app`), shared by `sync`,
+//! `diff` and `graph`.
 
 use std::path::PathBuf;
 
@@ -7,11 +8,14 @@ use anyhow::bail;
 use clap::Args;
 
 use crate::app::{self, RenderContext};
+use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource, Config};
+use crate::newapp;
 use crate::reconcile::Policy;
 use crate::template::openshift::params;
 
-/// Which apps to render: one from `-f`/`--template`, or those of a `kascade.yaml`.
+/// Which apps to render: one from `-f`/`--template`, those of a `kascade.yaml`, or an app
+/// `kascade new-app` recorded.
 #[derive(Debug, Args)]
 pub struct AppsArgs {
     /// A file or directory to render as one app (repeatable); instead of kascade.yaml.
@@ -20,21 +24,18 @@ pub struct AppsArgs {
     /// A catalog template to process as one app; instead of kascade.yaml.
     #[arg(long, value_name = "NAME", conflicts_with = "files")]
     pub template: Option<String>,
-    /// A template parameter, KEY=VALUE (with --template).
-    #[arg(
-        short = 'p',
-        long = "param",
-        value_name = "KEY=VALUE",
-        requires = "template"
-    )]
+    /// A template parameter, KEY=VALUE (with --template, or with --app for an app made by
+    /// `kascade new-app`, where it replaces the recorded value).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub param: Vec<String>,
-    /// A dotenv parameter file (with --template).
-    #[arg(long = "param-file", value_name = "FILE", requires = "template")]
+    /// A dotenv parameter file (with --template, or --app as for -p).
+    #[arg(long = "param-file", value_name = "FILE")]
     pub param_file: Vec<PathBuf>,
     /// The app declaration file [default: ./kascade.yaml].
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
     pub config: Option<PathBuf>,
-    /// The app: which one of kascade.yaml, or the name of the -f/--template app.
+    /// The app: which one of kascade.yaml, or the name of the -f/--template app. Alone (no
+    /// kascade.yaml here), an app made by `kascade new-app`, rendered from its recorded source.
     #[arg(long, value_name = "NAME")]
     pub app: Option<String>,
     /// Namespace for namespaced objects that name none (-f/--template apps) [default: default].
@@ -54,14 +55,65 @@ impl AppsArgs {
         !self.files.is_empty() || self.template.is_some() || self.config.is_some()
     }
 
+    /// An app made by `kascade new-app`, from the source recorded in the cluster, with `-p` and
+    /// `--param-file` values replacing recorded ones.
+    fn recorded_app(
+        &self,
+        cluster: &dyn Cluster,
+        name: &str,
+        policy: Policy,
+    ) -> anyhow::Result<AppConfig> {
+        let Some((mut source, namespace)) = newapp::stored_source(cluster, name)? else {
+            bail!(
+                "app {name:?} has no recorded source in {}: only apps made by `kascade new-app` have one; give -f PATH, --template NAME or --config FILE",
+                cluster.describe()
+            );
+        };
+        if let Some(ns) = &self.namespace
+            && *ns != namespace
+        {
+            bail!("app {name:?} lives in namespace {namespace:?}, not {ns:?}");
+        }
+        let mut given = params::parse_cli_assignments(&self.param)?;
+        for f in &self.param_file {
+            let display = f.display().to_string();
+            for (k, v) in params::read_env_file(&display, None)? {
+                if !given.iter().any(|(key, _)| *key == k) {
+                    given.push((k, v));
+                }
+            }
+        }
+        for (k, v) in given {
+            match source.parameters.iter_mut().find(|(key, _)| *key == k) {
+                Some(slot) => slot.1 = v,
+                None => source.parameters.push((k, v)),
+            }
+        }
+        Ok(app::ad_hoc(
+            name.to_string(),
+            namespace,
+            AppSource::NewApp(Box::new(source)),
+            policy,
+        ))
+    }
+
     /// The apps to render and how; `flags` is the policy of -f/--template apps and is merged
-    /// into the policy of kascade.yaml apps.
-    pub fn apps(&self, flags: Policy) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
+    /// into the policy of kascade.yaml apps. `cluster` holds the sources `new-app` recorded.
+    pub fn apps(
+        &self,
+        cluster: &dyn Cluster,
+        flags: Policy,
+    ) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
         let mut ctx = RenderContext {
             template_dirs: self.templates.clone(),
             seed: self.seed,
         };
         if !self.files.is_empty() || self.template.is_some() {
+            if self.template.is_none() && (!self.param.is_empty() || !self.param_file.is_empty()) {
+                bail!(
+                    "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
+                );
+            }
             let namespace = self
                 .namespace
                 .clone()
@@ -91,9 +143,7 @@ impl AppsArgs {
             };
             let name = self.app.clone().unwrap_or(derived);
             if !crate::config::is_dns_label(&name) {
-                bail!(
-                    "app name {name:?} is not a DNS label (lower-case letters, digits and '-')"
-                );
+                bail!("app name {name:?} is not a DNS label (lower-case letters, digits and '-')");
             }
             return Ok((vec![app::ad_hoc(name, namespace, source, flags)], ctx));
         }
@@ -101,6 +151,17 @@ impl AppsArgs {
             .config
             .clone()
             .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
+        if self.config.is_none()
+            && !path.exists()
+            && let Some(name) = &self.app
+        {
+            return Ok((vec![self.recorded_app(cluster, name, flags)?], ctx));
+        }
+        if !self.param.is_empty() || !self.param_file.is_empty() {
+            bail!(
+                "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
+            );
+        }
         if !path.exists() {
             bail!(
                 "no {} here: give -f PATH, --template NAME or --config FILE (see --help)",

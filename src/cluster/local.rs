@@ -22,10 +22,10 @@ use serde_json::{Map, Value};
 
 use super::scope;
 use super::{
-    Change, Cluster, ClusterError, EventType, Inventory, InventoryUpdate, Selector, WatchEvent,
-    Write,
+    Change, Cluster, ClusterError, EventType, Fingerprint, Inventory, InventoryUpdate, Selector,
+    WatchEvent, Write,
 };
-use crate::resource::ResourceKey;
+use crate::resource::{APPLIED_HASH, INSTANCE_LABEL, ResourceKey};
 
 /// The schema version in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 2;
@@ -110,10 +110,12 @@ impl LocalCluster {
                 "CREATE TABLE objects (
                     api_group TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
                     name TEXT NOT NULL, uid TEXT NOT NULL, resource_version INTEGER NOT NULL,
-                    body TEXT NOT NULL,
+                    body TEXT NOT NULL, applied_hash TEXT, owner TEXT,
                     PRIMARY KEY (api_group, kind, namespace, name)
                  ) WITHOUT ROWID;
                  CREATE INDEX objects_by_namespace ON objects (namespace, api_group, kind);
+                 CREATE INDEX objects_by_owner ON objects
+                    (owner, api_group, kind, namespace, name, resource_version, applied_hash);
                  CREATE TABLE events (
                     resource_version INTEGER PRIMARY KEY, type TEXT NOT NULL,
                     api_group TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
@@ -122,9 +124,15 @@ impl LocalCluster {
                  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE scopes (api_group TEXT NOT NULL, kind TEXT NOT NULL,
                     cluster_scoped INTEGER NOT NULL, PRIMARY KEY (api_group, kind));
-                 CREATE TABLE apps (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 CREATE TABLE apps (name TEXT PRIMARY KEY, record TEXT NOT NULL, status TEXT);
+                 CREATE TABLE inventory (
+                    app TEXT NOT NULL, api_group TEXT NOT NULL, kind TEXT NOT NULL,
+                    namespace TEXT NOT NULL, name TEXT NOT NULL, resource_version TEXT NOT NULL,
+                    applied TEXT,
+                    PRIMARY KEY (app, api_group, kind, namespace, name)
+                 ) WITHOUT ROWID;
                  INSERT INTO meta (key, value) VALUES ('resource_version', '0');
-                 PRAGMA user_version = 1;",
+                 PRAGMA user_version = 2;",
             )
             .map_err(&err)?;
             let mut txn = Txn::new(tx, &path)?;
@@ -135,14 +143,17 @@ impl LocalCluster {
         } else {
             tx.commit().map_err(&err)?;
         }
-        if version < 2 {
+        if version == 1 {
             self.migrate_v2()?;
         }
         Ok(())
     }
 
     /// Version 2 keeps an app's inventory one row per member, with what was applied beside
-    /// it, so that a sync reads only the members it compares instead of one large record.
+    /// it, so that a sync reads only the members it compares instead of one large record, and
+    /// keeps each object's applied-hash annotation and instance label in columns, so that a
+    /// sync finds the objects untouched since it applied them without reading them.
+    /// (A new store is created at version 2 directly.)
     fn migrate_v2(&mut self) -> Result<(), ClusterError> {
         let path = self.path.clone();
         let err = db_err(&path);
@@ -163,7 +174,16 @@ impl LocalCluster {
                 applied TEXT,
                 PRIMARY KEY (app, api_group, kind, namespace, name)
              ) WITHOUT ROWID;
-             ALTER TABLE apps ADD COLUMN status TEXT;",
+             ALTER TABLE apps ADD COLUMN status TEXT;
+             ALTER TABLE objects ADD COLUMN applied_hash TEXT;
+             ALTER TABLE objects ADD COLUMN owner TEXT;
+             CREATE INDEX objects_by_owner ON objects
+                (owner, api_group, kind, namespace, name, resource_version, applied_hash);",
+        )
+        .map_err(&err)?;
+        tx.execute(
+            "UPDATE objects SET applied_hash = json_extract(body, ?1), owner = json_extract(body, ?2)",
+            params![json_path_annotation(APPLIED_HASH), json_path_label(INSTANCE_LABEL)],
         )
         .map_err(&err)?;
         // Version 1 kept {revision, syncedAt, objects: [{group, kind, namespace, name,
@@ -340,6 +360,74 @@ impl Cluster for LocalCluster {
         LocalCluster::list(self, group, kind, namespace, selector)
     }
 
+    fn fingerprints(
+        &self,
+        keys: &[ResourceKey],
+        app: &str,
+    ) -> Result<Vec<Option<Fingerprint>>, ClusterError> {
+        // The applied hash and owner are columns kept by every write, and an index covers
+        // them by owner: the app's own objects come from one index range, without reading a
+        // single stored object; the rest (new, or someone else's) one by one.
+        let err = db_err(&self.path);
+        let mut owned: HashMap<ResourceKey, Fingerprint> = HashMap::new();
+        if keys.len() > 64 {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT api_group, kind, namespace, name, resource_version, applied_hash
+                     FROM objects INDEXED BY objects_by_owner WHERE owner = ?1",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([app], |r| {
+                    Ok((
+                        ResourceKey::new(
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        Fingerprint {
+                            resource_version: Some(r.get::<_, i64>(4)?.to_string()),
+                            applied_hash: r.get(5)?,
+                            owner: Some(app.to_string()),
+                        },
+                    ))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (k, f) = row.map_err(&err)?;
+                owned.insert(k, f);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT resource_version, applied_hash, owner FROM objects
+                 WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3 AND name = ?4",
+            )
+            .map_err(&err)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(f) = owned.remove(key) {
+                out.push(Some(f));
+                continue;
+            }
+            let row = stmt
+                .query_row(params![key.group, key.kind, key.namespace, key.name], |r| {
+                    Ok(Fingerprint {
+                        resource_version: Some(r.get::<_, i64>(0)?.to_string()),
+                        applied_hash: r.get(1)?,
+                        owner: r.get(2)?,
+                    })
+                })
+                .optional()
+                .map_err(&err)?;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
     fn kinds(&self) -> Result<Vec<(String, String)>, ClusterError> {
         let err = db_err(&self.path);
         let mut stmt = self
@@ -366,30 +454,10 @@ impl Cluster for LocalCluster {
         };
         let head = parse_body(&self.path, &head)?;
         let text = |k: &str| head.get(k).and_then(Value::as_str).map(str::to_string);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT api_group, kind, namespace, name, resource_version FROM inventory
-                 WHERE app = ?1",
-            )
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map([app], |r| {
-                Ok((
-                    ResourceKey::new(
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ),
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(&err)?;
         Ok(Some(Inventory {
             revision: text("revision"),
             synced_at: text("syncedAt"),
-            members: rows.collect::<Result<_, _>>().map_err(&err)?,
+            members: inventory_members(&self.conn, &self.path, app)?,
         }))
     }
 
@@ -526,6 +594,45 @@ impl Cluster for LocalCluster {
             .map_err(db_err(&self.path))?;
         Ok(())
     }
+}
+
+/// An app's inventory members and their resourceVersions.
+fn inventory_members<C: FromIterator<(ResourceKey, String)>>(
+    conn: &Connection,
+    path: &Path,
+    app: &str,
+) -> Result<C, ClusterError> {
+    let err = db_err(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT api_group, kind, namespace, name, resource_version FROM inventory
+             WHERE app = ?1",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([app], |r| {
+            Ok((
+                ResourceKey::new(
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ),
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(&err)?;
+    rows.collect::<Result<C, _>>().map_err(&err)
+}
+
+/// A JSON path SQLite's `json_extract` reads an annotation at.
+fn json_path_annotation(name: &str) -> String {
+    format!("$.metadata.annotations.\"{name}\"")
+}
+
+/// A JSON path SQLite's `json_extract` reads a label at.
+fn json_path_label(name: &str) -> String {
+    format!("$.metadata.labels.\"{name}\"")
 }
 
 fn rv_of(v: &Value) -> String {
@@ -878,29 +985,8 @@ impl<'a> Txn<'a> {
     ) -> Result<(), ClusterError> {
         let path = self.path.clone();
         let err = db_err(&path);
-        let current: HashMap<ResourceKey, String> = {
-            let mut stmt = self
-                .tx
-                .prepare_cached(
-                    "SELECT api_group, kind, namespace, name, resource_version FROM inventory
-                     WHERE app = ?1",
-                )
-                .map_err(&err)?;
-            let rows = stmt
-                .query_map([&update.app], |r| {
-                    Ok((
-                        ResourceKey::new(
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
-                        r.get::<_, String>(4)?,
-                    ))
-                })
-                .map_err(&err)?;
-            rows.collect::<Result<_, _>>().map_err(&err)?
-        };
+        let current: HashMap<ResourceKey, String> =
+            inventory_members(&self.tx, &self.path, &update.app)?;
         let listed: std::collections::HashSet<&ResourceKey> =
             update.members.iter().map(|m| &m.key).collect();
         {
@@ -994,14 +1080,35 @@ impl<'a> Txn<'a> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let meta = object.get("metadata");
+        let marker = |field: &str, name: &str| {
+            meta.and_then(|m| m.get(field))
+                .and_then(|m| m.get(name))
+                .and_then(Value::as_str)
+        };
         self.tx
-            .execute(
-                "INSERT INTO objects (api_group, kind, namespace, name, uid, resource_version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            .prepare_cached(
+                "INSERT INTO objects
+                   (api_group, kind, namespace, name, uid, resource_version, body, applied_hash, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (api_group, kind, namespace, name) DO UPDATE SET
-                   uid = excluded.uid, resource_version = excluded.resource_version, body = excluded.body",
-                params![key.group, key.kind, key.namespace, key.name, uid, rv as i64, object.to_string()],
+                   uid = excluded.uid, resource_version = excluded.resource_version,
+                   body = excluded.body, applied_hash = excluded.applied_hash,
+                   owner = excluded.owner",
             )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    key.group,
+                    key.kind,
+                    key.namespace,
+                    key.name,
+                    uid,
+                    rv as i64,
+                    object.to_string(),
+                    marker("annotations", APPLIED_HASH),
+                    marker("labels", INSTANCE_LABEL)
+                ])
+            })
             .map_err(self.err())?;
         self.event(key, object, rv, ty)
     }
@@ -1035,11 +1142,21 @@ impl<'a> Txn<'a> {
         ty: EventType,
     ) -> Result<(), ClusterError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO events (resource_version, type, api_group, kind, namespace, name, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![rv as i64, ty.as_str(), key.group, key.kind, key.namespace, key.name, object.to_string()],
             )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    rv as i64,
+                    ty.as_str(),
+                    key.group,
+                    key.kind,
+                    key.namespace,
+                    key.name,
+                    object.to_string()
+                ])
+            })
             .map_err(self.err())?;
         Ok(())
     }
@@ -1163,6 +1280,77 @@ mod tests {
 
     fn cm(name: &str, ns: &str, data: &str) -> Value {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": data}})
+    }
+
+    /// A store written by the first release (schema 1: one JSON record per app, no marker
+    /// columns) opens, migrates, and answers inventories and fingerprints.
+    #[test]
+    fn schema_1_store_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": "a", "namespace": "default", "resourceVersion": "7", "uid": "u",
+                "labels": {INSTANCE_LABEL: "web"}, "annotations": {APPLIED_HASH: "sha256:ab"}}});
+            let record = json!({"revision": "r1", "syncedAt": "2026-01-01T00:00:00Z", "objects": [
+                {"group": "", "kind": "ConfigMap", "namespace": "default", "name": "a",
+                 "resourceVersion": "7", "applied": {"kind": "ConfigMap", "data": {"k": "v"}}}]});
+            conn.execute_batch(
+                "CREATE TABLE objects (api_group TEXT NOT NULL, kind TEXT NOT NULL,
+                    namespace TEXT NOT NULL, name TEXT NOT NULL, uid TEXT NOT NULL,
+                    resource_version INTEGER NOT NULL, body TEXT NOT NULL,
+                    PRIMARY KEY (api_group, kind, namespace, name)) WITHOUT ROWID;
+                 CREATE INDEX objects_by_namespace ON objects (namespace, api_group, kind);
+                 CREATE TABLE events (resource_version INTEGER PRIMARY KEY, type TEXT NOT NULL,
+                    api_group TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+                    name TEXT NOT NULL, body TEXT NOT NULL);
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE scopes (api_group TEXT NOT NULL, kind TEXT NOT NULL,
+                    cluster_scoped INTEGER NOT NULL, PRIMARY KEY (api_group, kind));
+                 CREATE TABLE apps (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('resource_version', '7');
+                 INSERT INTO objects VALUES ('', 'Namespace', '', 'default', 'n', 1,
+                    '{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"default\",\"resourceVersion\":\"1\"}}');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO objects VALUES ('', 'ConfigMap', 'default', 'a', 'u', 7, ?1)",
+                [body.to_string()],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO apps VALUES ('web', ?1)", [record.to_string()])
+                .unwrap();
+        }
+        let c = LocalCluster::open_file(&path).unwrap();
+        let key = ResourceKey::new("", "ConfigMap", "default", "a");
+        let inv = Cluster::inventory(&c, "web").unwrap().unwrap();
+        assert_eq!(inv.revision.as_deref(), Some("r1"));
+        assert_eq!(inv.members.get(&key).map(String::as_str), Some("7"));
+        assert_eq!(
+            c.last_applied("web", &key).unwrap(),
+            Some(json!({"kind": "ConfigMap", "data": {"k": "v"}}))
+        );
+        let keys: Vec<ResourceKey> = (0..100)
+            .map(|i| ResourceKey::new("", "ConfigMap", "default", format!("x{i}")))
+            .chain([key.clone()])
+            .collect();
+        let prints = c.fingerprints(&keys, "web").unwrap();
+        assert!(prints[..100].iter().all(Option::is_none));
+        assert_eq!(
+            prints[100],
+            Some(Fingerprint {
+                resource_version: Some("7".into()),
+                applied_hash: Some("sha256:ab".into()),
+                owner: Some("web".into()),
+            })
+        );
+        assert_eq!(c.integrity_check().unwrap(), "ok");
+        // Opening again is a no-op.
+        drop(c);
+        let c = LocalCluster::open_file(&path).unwrap();
+        assert_eq!(Cluster::inventory(&c, "web").unwrap().unwrap(), inv);
     }
 
     #[test]

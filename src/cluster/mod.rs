@@ -7,6 +7,8 @@
 //! embedded cluster commits a change in one SQLite transaction; a real cluster applies it
 //! object by object (server-side apply) and records the inventory last.
 
+#[cfg(feature = "kube")]
+pub mod kubernetes;
 pub mod local;
 pub mod scope;
 
@@ -14,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::resource::ResourceKey;
+use crate::resource::{APPLIED_HASH, INSTANCE_LABEL, ResourceKey};
 
 pub use local::LocalCluster;
 
@@ -108,6 +110,22 @@ pub trait Cluster: Send {
         keys.iter().map(|k| self.get(k)).collect()
     }
 
+    /// For each key, what a sync of `app` needs to know to skip an object it applied before
+    /// without reading it whole: its resourceVersion, its applied-hash annotation and its
+    /// instance label (see [`Fingerprint`]). The answer is in the order of `keys`.
+    fn fingerprints(
+        &self,
+        keys: &[ResourceKey],
+        app: &str,
+    ) -> Result<Vec<Option<Fingerprint>>, ClusterError> {
+        let _ = app;
+        Ok(self
+            .get_many(keys)?
+            .iter()
+            .map(|o| o.as_ref().map(Fingerprint::of))
+            .collect())
+    }
+
     /// Lists the objects of a group and kind, in one namespace or all, matching `selector`,
     /// ordered by namespace and name.
     fn list(
@@ -168,6 +186,37 @@ pub trait Cluster: Send {
 
     /// Records an app's status.
     fn set_app_status(&mut self, app: &str, status: &Value) -> Result<(), ClusterError>;
+}
+
+/// The parts of a live object that tell whether it is still what kascade applied: the
+/// [`APPLIED_HASH`] annotation and [`INSTANCE_LABEL`] label kascade puts on what it applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// `metadata.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// The applied-hash annotation.
+    pub applied_hash: Option<String>,
+    /// The owning app's label.
+    pub owner: Option<String>,
+}
+
+impl Fingerprint {
+    /// Reads a fingerprint off an object.
+    pub fn of(object: &Value) -> Self {
+        let meta = object.get("metadata");
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        Fingerprint {
+            resource_version: text(meta.and_then(|m| m.get("resourceVersion"))),
+            applied_hash: text(
+                meta.and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.get(APPLIED_HASH)),
+            ),
+            owner: text(
+                meta.and_then(|m| m.get("labels"))
+                    .and_then(|l| l.get(INSTANCE_LABEL)),
+            ),
+        }
+    }
 }
 
 /// What an app's last sync recorded: its revision and its members.
@@ -387,6 +436,27 @@ impl Selector {
     }
 }
 
+impl std::fmt::Display for Selector {
+    /// The selector in kubectl's `-l` syntax, as an API server's `labelSelector` takes it
+    /// (empty for everything).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, r) in self.requirements.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match r {
+                Requirement::Eq(k, v) => write!(f, "{k}={v}")?,
+                Requirement::NotEq(k, v) => write!(f, "{k}!={v}")?,
+                Requirement::In(k, vs) => write!(f, "{k} in ({})", vs.join(","))?,
+                Requirement::NotIn(k, vs) => write!(f, "{k} notin ({})", vs.join(","))?,
+                Requirement::Exists(k) => f.write_str(k)?,
+                Requirement::NotExists(k) => write!(f, "!{k}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,5 +479,15 @@ mod tests {
         }
         assert!(Selector::parse("tier in (a").is_err());
         assert!(Selector::parse("a b c").is_err());
+        for s in [
+            "app=web,tier!=back",
+            "tier in (a,b),!x,y",
+            "t notin (z)",
+            "",
+        ] {
+            let parsed = Selector::parse(s).unwrap();
+            assert_eq!(parsed.to_string(), s);
+            assert_eq!(Selector::parse(&parsed.to_string()).unwrap(), parsed);
+        }
     }
 }

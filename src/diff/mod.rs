@@ -22,14 +22,10 @@ mod triggers;
 
 use serde_json::{Map, Value};
 
+pub use crate::resource::{APPLIED_HASH, INSTANCE_LABEL};
 use crate::resource::{ResourceKey, yaml};
 
 pub use merge::predict;
-
-/// The annotation holding the content hash of what kascade applied.
-pub const APPLIED_HASH: &str = "app.kascade.dev/applied-hash";
-/// The label naming the app an object belongs to.
-pub const INSTANCE_LABEL: &str = "app.kascade.dev/instance";
 
 /// What a sync would do to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

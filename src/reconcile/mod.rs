@@ -111,7 +111,7 @@ pub enum ReconcileError {
 pub struct PlannedObject {
     /// The comparison, with the action.
     pub diff: ObjectDiff,
-    /// What will be written (creates and updates).
+    /// The whole object an update writes (creates write `applied`).
     pub write: Option<Value>,
     /// The desired object as kascade applies it (for the inventory).
     pub applied: Option<Value>,
@@ -188,7 +188,7 @@ impl Plan {
 pub fn prepare(
     cluster: &dyn Cluster,
     app: &AppSpec,
-    set: &ResourceSet,
+    set: ResourceSet,
 ) -> Result<Vec<Resource>, ReconcileError> {
     let crd_scopes: HashMap<(String, String), bool> = set
         .iter()
@@ -206,8 +206,8 @@ pub fn prepare(
         .collect();
     let mut out = Vec::with_capacity(set.len());
     let mut scope_cache: HashMap<(String, String), bool> = HashMap::new();
-    for r in set.iter() {
-        let mut object = r.object.clone();
+    for r in set.into_resources() {
+        let mut object = r.object;
         let scope_key = (r.key.group.clone(), r.key.kind.clone());
         let cluster_scoped = match crd_scopes.get(&scope_key) {
             Some(&c) => c,
@@ -251,7 +251,7 @@ pub fn prepare(
             }
         }
         out.push(
-            Resource::new(object, r.origin.clone()).map_err(|e| ClusterError::Invalid {
+            Resource::new(object, r.origin).map_err(|e| ClusterError::Invalid {
                 key: Some(Box::new(r.key.clone())),
                 message: e.to_string(),
             })?,
@@ -283,14 +283,16 @@ pub fn plan(
 ) -> Result<Plan, ReconcileError> {
     let previous = cluster.inventory(&app.name)?.unwrap_or_default();
     let keys: Vec<ResourceKey> = desired.iter().map(|r| r.key.clone()).collect();
-    let lives = cluster.get_many(&keys)?;
+    // Fast path first: an object whose live resourceVersion is the one kascade recorded and
+    // whose applied hash is the desired one is untouched since the last sync — nothing to
+    // read or compare. Only the others are read whole.
+    let prints = cluster.fingerprints(&keys, &app.name)?;
     let mut objects = Vec::with_capacity(desired.len());
     let mut desired_keys = std::collections::HashSet::with_capacity(desired.len());
-    for (r, live) in desired.into_iter().zip(lives) {
+    let mut slow = Vec::new();
+    for (r, print) in desired.into_iter().zip(prints) {
         desired_keys.insert(r.key.clone());
-        let last_version = previous.members.get(&r.key);
-        if let Some(live) = &live
-            && let Some(owner) = label(live, INSTANCE_LABEL)
+        if let Some(owner) = print.as_ref().and_then(|p| p.owner.as_deref())
             && owner != app.name
         {
             return Err(ReconcileError::OwnedElsewhere {
@@ -299,45 +301,65 @@ pub fn plan(
                 app: app.name.clone(),
             });
         }
-        // Fast path: the live object is exactly what kascade applied last time (same hash,
-        // untouched since): nothing to compare.
-        let unchanged_fast = match (&live, last_version) {
-            (Some(l), Some(rv)) => {
-                annotation(l, APPLIED_HASH) == annotation(&r.object, APPLIED_HASH)
-                    && resource_version(l).as_deref() == Some(rv.as_str())
+        let unchanged_fast = match (&print, previous.members.get(&r.key)) {
+            (Some(p), Some(rv)) => {
+                p.applied_hash.as_deref() == annotation(&r.object, APPLIED_HASH)
+                    && p.resource_version.as_deref() == Some(rv.as_str())
             }
             _ => false,
         };
         if unchanged_fast {
             objects.push(PlannedObject {
                 diff: ObjectDiff {
-                    key: r.key.clone(),
+                    key: r.key,
                     action: Action::Unchanged,
                     live: None,
                     desired: None,
                 },
                 write: None,
-                live_version: live.as_ref().and_then(resource_version),
+                live_version: print.and_then(|p| p.resource_version),
                 applied: None,
             });
-            continue;
+        } else {
+            slow.push(r);
         }
+    }
+    let slow_keys: Vec<ResourceKey> = slow.iter().map(|r| r.key.clone()).collect();
+    let lives = cluster.get_many(&slow_keys)?;
+    for (r, live) in slow.into_iter().zip(lives) {
+        let last_version = previous.members.get(&r.key);
         let last_applied = match last_version {
             Some(_) => cluster.last_applied(&app.name, &r.key)?,
             None => None,
         };
-        let d = diff::compare(
+        let mut d = diff::compare(
             &r.key,
             Some(&r.object),
             live.as_ref(),
             last_applied.as_ref(),
         );
         let write = match (&live, d.action) {
-            (None, _) => Some(r.object.clone()),
-            (Some(l), Action::Update) => Some(match cluster.dry_run_apply(&r.object)? {
-                Some(predicted) => predicted,
-                None => diff::predict(l, &r.object, last_applied.as_ref()),
-            }),
+            // A backend with a server-side dry run has the last word: the diff is between live
+            // and what the server says it would store (canonical quantities, defaults, fields
+            // other managers keep), and nothing is written when the server would store live.
+            (Some(l), Action::Update) => match cluster.dry_run_apply(&r.object)? {
+                Some(predicted) => {
+                    let (live_n, predicted_n) = (diff::normalize(l), diff::normalize(&predicted));
+                    let unchanged = live_n == predicted_n;
+                    d = ObjectDiff {
+                        key: r.key.clone(),
+                        action: if unchanged {
+                            Action::Unchanged
+                        } else {
+                            Action::Update
+                        },
+                        live: Some(live_n),
+                        desired: Some(predicted_n),
+                    };
+                    (!unchanged).then_some(predicted)
+                }
+                None => Some(diff::predict(l, &r.object, last_applied.as_ref())),
+            },
             _ => None,
         };
         objects.push(PlannedObject {
@@ -347,7 +369,7 @@ pub fn plan(
             applied: Some(r.object),
         });
     }
-    objects.sort_by_key(|o| order::rank(&o.diff.key.kind));
+    objects.sort_by_cached_key(|o| order::rank(&o.diff.key.kind));
     // Inventory members no longer rendered.
     let mut kept = Vec::new();
     let mut prunes = Vec::new();
@@ -410,16 +432,15 @@ pub fn plan(
             max,
         });
     }
-    prunes.sort_by_key(|o| std::cmp::Reverse(order::rank(&o.diff.key.kind)));
+    prunes.sort_by_cached_key(|o| std::cmp::Reverse(order::rank(&o.diff.key.kind)));
     objects.extend(prunes);
-    let kept_keys: std::collections::HashSet<&ResourceKey> = kept.iter().map(|k| &k.key).collect();
-    let next_keys: std::collections::BTreeSet<&ResourceKey> = desired_keys
-        .iter()
-        .chain(kept_keys.iter().copied())
-        .collect();
+    // The inventory changes when a desired object is new to it or a member leaves it (kept
+    // members stay, and they all come from the previous inventory).
     let record_changes = previous.revision != app.revision
-        || next_keys.len() != previous.members.len()
-        || next_keys.iter().any(|k| !previous.members.contains_key(*k));
+        || desired_keys.len() + kept.len() != previous.members.len()
+        || desired_keys
+            .iter()
+            .any(|k| !previous.members.contains_key(k));
     Ok(Plan {
         app: app.clone(),
         objects,
@@ -442,8 +463,9 @@ pub struct SyncReport {
 
 /// Applies a plan: every object, every prune and the app's new inventory — on the embedded
 /// cluster in one transaction, all or nothing. An object changed by someone else since the
-/// plan was made is a conflict.
-pub fn apply(cluster: &mut dyn Cluster, plan: &Plan) -> Result<SyncReport, ReconcileError> {
+/// plan was made is a conflict. The objects to write are moved out of the plan (its diffs
+/// and keys stay), so a large sync holds them once.
+pub fn apply(cluster: &mut dyn Cluster, plan: &mut Plan) -> Result<SyncReport, ReconcileError> {
     let summary = plan.summary();
     if !summary.has_changes() && !plan.record_changes {
         return Ok(SyncReport {
@@ -454,33 +476,37 @@ pub fn apply(cluster: &mut dyn Cluster, plan: &Plan) -> Result<SyncReport, Recon
     }
     let mut writes = Vec::new();
     let mut members = Vec::with_capacity(plan.objects.len() + plan.kept.len());
-    for o in &plan.objects {
+    for o in &mut plan.objects {
         let key = &o.diff.key;
+        let applied = o.applied.take();
         match o.diff.action {
             Action::Create => {
-                writes.push(Write::Create(o.write.clone().unwrap_or(Value::Null)));
+                let object = applied.clone().unwrap_or(Value::Null);
+                // The normalized copy in the diff is only for showing; drop it now.
+                o.diff.desired = None;
+                writes.push(Write::Create(object));
                 members.push(Member {
                     key: key.clone(),
                     resource_version: None,
-                    applied: o.applied.clone(),
+                    applied,
                 });
             }
             Action::Update => {
                 writes.push(Write::Update {
-                    merged: o.write.clone().unwrap_or(Value::Null),
-                    desired: o.applied.clone().unwrap_or(Value::Null),
+                    merged: o.write.take().unwrap_or(Value::Null),
+                    desired: applied.clone().unwrap_or(Value::Null),
                     resource_version: o.live_version.clone(),
                 });
                 members.push(Member {
                     key: key.clone(),
                     resource_version: None,
-                    applied: o.applied.clone(),
+                    applied,
                 });
             }
             Action::Unchanged => members.push(Member {
                 key: key.clone(),
                 resource_version: Some(o.live_version.clone().unwrap_or_default()),
-                applied: o.applied.clone(),
+                applied,
             }),
             Action::Prune => writes.push(Write::Delete {
                 key: key.clone(),
@@ -515,14 +541,20 @@ pub fn apply(cluster: &mut dyn Cluster, plan: &Plan) -> Result<SyncReport, Recon
 pub fn sync_once(
     cluster: &mut dyn Cluster,
     app: &AppSpec,
-    desired: &ResourceSet,
+    desired: ResourceSet,
     dry_run: bool,
 ) -> Result<(Plan, Option<SyncReport>), ReconcileError> {
+    let started = std::time::Instant::now();
     let prepared = prepare(cluster, app, desired)?;
+    let prepared_at = started.elapsed();
     let plan = plan(cluster, app, prepared)?;
+    let planned_at = started.elapsed();
+    tracing::debug!(app = %app.name, ?prepared_at, ?planned_at, "planned");
     if dry_run {
         return Ok((plan, None));
     }
-    let report = apply(cluster, &plan)?;
+    let mut plan = plan;
+    let report = apply(cluster, &mut plan)?;
+    tracing::debug!(app = %app.name, elapsed = ?started.elapsed(), "applied");
     Ok((plan, Some(report)))
 }

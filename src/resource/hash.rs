@@ -49,15 +49,57 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
+/// Writes `s` as a JSON string escaped byte for byte as serde_json escapes it (`\"`, `\\`,
+/// `\b \t \n \f \r`, other control characters as lower-case `\u00xx`), so hashes stay
+/// what they were when this called serde_json.
 fn write_string(s: &str, out: &mut String) {
-    // serde_json escapes exactly as JSON requires; a string always serializes.
-    out.push_str(&Value::String(s.to_owned()).to_string());
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x09 => "\\t",
+            0x0A => "\\n",
+            0x0C => "\\f",
+            0x0D => "\\r",
+            0x00..=0x1F => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// `sha256:<hex>` of the canonical JSON of `value`.
 pub fn content_hash(value: &Value) -> String {
     let digest = Sha256::digest(canonical_json(value).as_bytes());
     format!("sha256:{}", hex::encode(digest))
+}
+
+/// `sha256:<hex>` of the canonical JSON of the array of `values`, without building the array.
+pub fn content_hash_all<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut hasher = Sha256::new();
+    let mut buf = String::new();
+    hasher.update(b"[");
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        buf.clear();
+        write_canonical(v, &mut buf);
+        hasher.update(buf.as_bytes());
+    }
+    hasher.update(b"]");
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -72,6 +114,29 @@ mod tests {
             canonical_json(&v),
             r#"{"a":true,"b":[1,{"a":"x\"y","z":null}]}"#
         );
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let all: String = (0u8..=0x7f)
+            .map(char::from)
+            .chain(['é', '\u{2028}', '😀'])
+            .collect();
+        for s in [all.as_str(), "", "plain", "a\"b\\c\u{7f}"] {
+            let mut ours = String::new();
+            write_string(s, &mut ours);
+            assert_eq!(ours, Value::String(s.into()).to_string(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn hash_of_all_is_the_hash_of_the_array() {
+        let items = vec![json!({"b": 1, "a": "x"}), json!([1, "\n"]), json!(null)];
+        assert_eq!(
+            content_hash_all(&items),
+            content_hash(&Value::Array(items.clone()))
+        );
+        assert_eq!(content_hash_all(&[]), content_hash(&json!([])));
     }
 
     #[test]

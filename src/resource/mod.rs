@@ -8,6 +8,7 @@ pub mod gvk;
 pub mod hash;
 pub mod key;
 pub mod order;
+pub mod print;
 pub mod yaml;
 
 use std::collections::HashMap;
@@ -16,6 +17,11 @@ use std::fmt;
 use serde_json::Value;
 
 pub use key::{KeyError, ResourceKey};
+
+/// The annotation holding the content hash of what kascade applied.
+pub const APPLIED_HASH: &str = "app.kascade.dev/applied-hash";
+/// The label naming the app an object belongs to.
+pub const INSTANCE_LABEL: &str = "app.kascade.dev/instance";
 
 /// Where an object came from: a file (or a template) and the line its document starts on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

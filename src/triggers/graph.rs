@@ -609,10 +609,7 @@ impl GraphBuilder {
         if key.namespace.is_empty() {
             key.namespace = self.default_namespace.clone();
         }
-        let seen = Seen {
-            set: !live,
-            live,
-        };
+        let seen = Seen { set: !live, live };
         let duplicate = !self.keys.insert(key.clone());
         let ctx = Ctx {
             object: format!("{}/{}", key.kind.to_ascii_lowercase(), key.name),
@@ -632,9 +629,7 @@ impl GraphBuilder {
                 }
             }
             ("build.openshift.io", "BuildConfig") => self.build_config(object, &key, &ctx),
-            ("apps.openshift.io", "DeploymentConfig") => {
-                self.deployment_config(object, &key, &ctx)
-            }
+            ("apps.openshift.io", "DeploymentConfig") => self.deployment_config(object, &key, &ctx),
             ("apps", "Deployment" | "StatefulSet" | "DaemonSet") => {
                 self.annotated(object, &key, &ctx, &["spec", "template", "spec"])
             }
@@ -718,7 +713,10 @@ impl GraphBuilder {
             .map_or(&[][..], Vec::as_slice);
         if !dup {
             for (i, t) in spec_tags.iter().enumerate() {
-                let Some(tag) = t.get("name").and_then(Value::as_str).filter(|s| !s.is_empty())
+                let Some(tag) = t
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
                 else {
                     self.warnings
                         .push(ctx.warn(format!("spec.tags[{i}] has no name")));
@@ -736,7 +734,11 @@ impl GraphBuilder {
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
         for t in status_tags {
-            let Some(tag) = t.get("tag").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+            let Some(tag) = t
+                .get("tag")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
                 continue;
             };
             let items = t.get("items").and_then(Value::as_array);
@@ -835,10 +837,7 @@ impl GraphBuilder {
         let ns = key.namespace.as_str();
         let strategy_from = ["dockerStrategy", "sourceStrategy", "customStrategy"]
             .iter()
-            .find_map(|s| {
-                at(object, &["spec", "strategy", s, "from"])
-                    .filter(|f| f.is_object())
-            });
+            .find_map(|s| at(object, &["spec", "strategy", s, "from"]).filter(|f| f.is_object()));
         let triggers = at(object, &["spec", "triggers"])
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
@@ -882,7 +881,12 @@ impl GraphBuilder {
                 continue;
             }
             let from_ns = namespace_of(from, ns);
-            let ist = self.tag_ref(ctx, from_ns, name, &format!("ImageChange trigger spec.triggers[{i}]"));
+            let ist = self.tag_ref(
+                ctx,
+                from_ns,
+                name,
+                &format!("ImageChange trigger spec.triggers[{i}]"),
+            );
             if inputs.contains(&ist) {
                 self.warnings.push(ctx.warn(format!(
                     "spec.triggers[{i}]: multiple ImageChange triggers refer to the same image stream tag {name}"
@@ -894,7 +898,13 @@ impl GraphBuilder {
                 .and_then(|c| c.get("paused"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            self.edge(ist, bc, EdgeKind::ImageChange, why, paused.then_some("paused"));
+            self.edge(
+                ist,
+                bc,
+                EdgeKind::ImageChange,
+                why,
+                paused.then_some("paused"),
+            );
         }
         let Some(to) = at(object, &["spec", "output", "to"]).filter(|t| t.is_object()) else {
             return;
@@ -985,13 +995,9 @@ impl GraphBuilder {
                 )));
                 continue;
             }
-            let automatic = p
-                .get("automatic")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let id = *dc.get_or_insert_with(|| {
-                self.object_node(NodeKind::DeploymentConfig, key, ctx.seen)
-            });
+            let automatic = p.get("automatic").and_then(Value::as_bool).unwrap_or(false);
+            let id = *dc
+                .get_or_insert_with(|| self.object_node(NodeKind::DeploymentConfig, key, ctx.seen));
             let ist = self.tag_ref(
                 ctx,
                 namespace_of(from.unwrap_or(&Value::Null), ns),
@@ -1081,8 +1087,7 @@ impl GraphBuilder {
                 continue;
             }
             let Some(path) = e.get("fieldPath").and_then(Value::as_str) else {
-                self.warnings
-                    .push(ctx.warn(format!("{at}: no fieldPath")));
+                self.warnings.push(ctx.warn(format!("{at}: no fieldPath")));
                 continue;
             };
             match check_field_path(path, prefix, pod_spec) {
@@ -1101,7 +1106,12 @@ impl GraphBuilder {
             }
             let paused = e.get("paused").and_then(Value::as_bool).unwrap_or(false);
             let id = *node.get_or_insert_with(|| self.object_node(kind, key, ctx.seen));
-            let ist = self.tag_ref(ctx, namespace_of(from.unwrap_or(&Value::Null), ns), name, &at);
+            let ist = self.tag_ref(
+                ctx,
+                namespace_of(from.unwrap_or(&Value::Null), ns),
+                name,
+                &at,
+            );
             self.edge(
                 ist,
                 id,
@@ -1117,7 +1127,10 @@ impl GraphBuilder {
         for r in std::mem::take(&mut self.refs) {
             let n = &self.asm.nodes[r.node.0];
             let stream = n.name.split(':').next().unwrap_or("").to_string();
-            if self.streams.contains_key(&(n.namespace.clone(), stream.clone())) {
+            if self
+                .streams
+                .contains_key(&(n.namespace.clone(), stream.clone()))
+            {
                 continue;
             }
             let where_ = if n.namespace == r.namespace || n.namespace.is_empty() {

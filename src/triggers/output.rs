@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::graph::{EdgeKind, Graph, NodeId, NodeKind};
 use super::CascadePlan;
+use super::graph::{EdgeKind, Graph, NodeId, NodeKind};
 
 /// How a node is named in a tree or plan: `istag/app:latest`, or `<ns istag/app:latest>`
 /// when the graph spans several namespaces (as `oc adm build-chain --all` prints it).
@@ -138,7 +138,9 @@ fn dot_quote(s: &str) -> String {
 /// external images as notes; non-firing edges dashed with their reason.
 pub fn dot(graph: &Graph) -> String {
     let multi = multi_namespace(graph);
-    let mut out = String::from("digraph kascade {\n  rankdir=LR;\n  node [fontname=\"monospace\", fontsize=10];\n  edge [fontname=\"monospace\", fontsize=9];\n");
+    let mut out = String::from(
+        "digraph kascade {\n  rankdir=LR;\n  node [fontname=\"monospace\", fontsize=10];\n  edge [fontname=\"monospace\", fontsize=9];\n",
+    );
     for (i, n) in graph.nodes().iter().enumerate() {
         let mut label = n.brief_label();
         if multi && !n.kind.is_external() {
@@ -338,10 +340,7 @@ fn table(out: &mut String, rows: &[[String; 4]]) {
         for (i, c) in r.iter().enumerate() {
             line.push_str(c);
             if i + 1 < r.len() {
-                line.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[i] - c.chars().count() + 2,
-                ));
+                line.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
             }
         }
         out.push_str(line.trim_end());

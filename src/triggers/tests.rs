@@ -172,7 +172,10 @@ fn seed_lab_plan_builds_in_order_once_each() {
     assert!(p.builds[0].triggered_by.is_empty());
     assert_eq!(p.rollouts.len(), 1);
     let text = output::plan_text(&g, &p);
-    assert!(text.contains("stage 1  bc/app-a  started  → istag/app-a:latest"), "{text}");
+    assert!(
+        text.contains("stage 1  bc/app-a  started  → istag/app-a:latest"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -405,10 +408,16 @@ fn bad_triggers_are_warnings_naming_the_object() {
         )
     };
     has("deployment/broken: annotation image.openshift.io/triggers is not valid JSON");
-    has("statefulset/dup: annotation image.openshift.io/triggers: duplicate triggers are not allowed");
+    has(
+        "statefulset/dup: annotation image.openshift.io/triggers: duplicate triggers are not allowed",
+    );
     has("daemonset/nobody: annotation image.openshift.io/triggers[0]: no such container");
-    has("buildconfig/missing: ImageChange trigger spec.triggers[1] names imagestreamtag/gone:latest, but image stream \"gone\" was not found");
-    has("buildconfig/docker: spec.triggers[0]: only an ImageStreamTag type of reference is allowed in an ImageChange trigger");
+    has(
+        "buildconfig/missing: ImageChange trigger spec.triggers[1] names imagestreamtag/gone:latest, but image stream \"gone\" was not found",
+    );
+    has(
+        "buildconfig/docker: spec.triggers[0]: only an ImageStreamTag type of reference is allowed in an ImageChange trigger",
+    );
     // The rest of the graph is there: the CronJob's init container trigger works.
     let cj = g.find(NodeKind::CronJob, "", "nightly").unwrap();
     assert_eq!(g.incoming(cj).count(), 1);
@@ -463,16 +472,25 @@ fn namespaces_resolve_from_the_object_and_the_reference() {
     let from = g
         .find(NodeKind::ImageStreamTag, "openshift", "builder:1")
         .unwrap();
-    let to = g.find(NodeKind::ImageStreamTag, "dev", "app:latest").unwrap();
+    let to = g
+        .find(NodeKind::ImageStreamTag, "dev", "app:latest")
+        .unwrap();
     let p = plan(&g, &[from]).unwrap();
     assert_eq!(p.builds.len(), 1);
     assert_eq!(p.builds[0].outputs, vec![to]);
     // Several namespaces: the tree names them like oc adm build-chain --all.
     let tree = output::tree(&g, &[from]);
-    assert!(tree.starts_with("<openshift istag/builder:1>\n\t<dev bc/app>"), "{tree}");
+    assert!(
+        tree.starts_with("<openshift istag/builder:1>\n\t<dev bc/app>"),
+        "{tree}"
+    );
     assert_eq!(g.resolve("builder:1", None), Ok(from));
     assert_eq!(g.resolve("dev/app", None), Ok(to));
-    assert!(g.resolve("nothing", None).unwrap_err().contains("not in the graph"));
+    assert!(
+        g.resolve("nothing", None)
+            .unwrap_err()
+            .contains("not in the graph")
+    );
     assert_eq!(
         g.resolve("bc/dev/app", None),
         Ok(g.find(NodeKind::BuildConfig, "dev", "app").unwrap())
@@ -493,7 +511,9 @@ fn live_objects_add_tag_history_and_missing_objects() {
     extra["metadata"]["namespace"] = json!("lab");
     builder.add(&extra, true);
     let g = builder.finish();
-    let t = g.find(NodeKind::ImageStreamTag, "lab", "app-a:latest").unwrap();
+    let t = g
+        .find(NodeKind::ImageStreamTag, "lab", "app-a:latest")
+        .unwrap();
     let n = g.node(t);
     assert_eq!(n.image.as_deref(), Some("sha256:1111111111111111"));
     assert_eq!(n.history, 2);
@@ -501,7 +521,10 @@ fn live_objects_add_tag_history_and_missing_objects() {
     let p = plan(&g, &[t]).unwrap();
     assert_eq!(p.rollouts.len(), 2);
     let tree = output::tree(&g, &[t]);
-    assert!(tree.starts_with("istag/app-a:latest @ sha256:111111111111\n"), "{tree}");
+    assert!(
+        tree.starts_with("istag/app-a:latest @ sha256:111111111111\n"),
+        "{tree}"
+    );
 }
 
 #[test]
@@ -557,10 +580,7 @@ fn well_formed(xml: &str) -> Result<usize, String> {
         }
         let self_closing = tag.ends_with('/');
         let body = tag.trim_end_matches('/');
-        let name: String = body
-            .chars()
-            .take_while(|c| !c.is_whitespace())
-            .collect();
+        let name: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(format!("bad element name in <{tag}>"));
         }
@@ -571,7 +591,9 @@ fn well_formed(xml: &str) -> Result<usize, String> {
             if attrs.is_empty() {
                 break;
             }
-            let eq = attrs.find("=\"").ok_or(format!("unquoted attribute in <{tag}>"))?;
+            let eq = attrs
+                .find("=\"")
+                .ok_or(format!("unquoted attribute in <{tag}>"))?;
             let after = &attrs[eq + 2..];
             let close = after.find('"').ok_or("unterminated attribute")?;
             check_text(&after[..close])?;
@@ -610,7 +632,8 @@ fn check_text(text: &str) -> Result<(), String> {
 fn svg_is_well_formed_and_escapes_names() {
     let mut objects = seed();
     // A namespace and a DockerImage name with characters XML must escape.
-    objects[0]["spec"]["tags"][0]["from"]["name"] = json!("r.example.com/a&b<c>\"d'@sha256:0123456789abcdef0123");
+    objects[0]["spec"]["tags"][0]["from"]["name"] =
+        json!("r.example.com/a&b<c>\"d'@sha256:0123456789abcdef0123");
     let g = Graph::from_set(&set(&objects));
     let picture = svg::svg(&g);
     let elements = well_formed(&picture).unwrap_or_else(|e| panic!("{e}\n{picture}"));

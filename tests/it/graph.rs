@@ -63,7 +63,10 @@ fn seed_lab_as_a_tree_like_oc_adm_build_chain() {
     // --root: only what hangs below httpd-base (tag defaults to latest).
     let run = graph(tmp.path(), &seed_args(&["--root", "httpd-base"]));
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.starts_with("istag/httpd-base:latest\n\tbc/app-a\n"));
+    assert!(
+        run.stdout
+            .starts_with("istag/httpd-base:latest\n\tbc/app-a\n")
+    );
     assert!(!run.stdout.contains("centos"), "{}", run.stdout);
 }
 
@@ -131,7 +134,9 @@ fn seed_lab_as_svg() {
     let run = graph(tmp.path(), &seed_args(&["-o", "svg"]));
     assert_eq!(run.code, 0, "{run:?}");
     let svg = &run.stdout;
-    assert!(svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.starts_with(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""
+    ));
     assert!(svg.ends_with("</svg>\n"));
     // One box per node, one arrow per edge, every label once.
     assert_eq!(svg.matches("<g><title>").count(), 10);
@@ -171,7 +176,12 @@ rollouts:
     );
     let run = graph(
         tmp.path(),
-        &["--config", config.to_str().unwrap(), "--plan", "nope:latest"],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--plan",
+            "nope:latest",
+        ],
     );
     assert_error(&run, "imagestreamtag/nope:latest is not in the graph");
     let run = graph(
@@ -219,7 +229,16 @@ fn cascade_workload_with_200_dependents() {
     let d = dir.to_str().unwrap();
     let run = graph(
         tmp.path(),
-        &["-f", d, "-n", "bench", "--plan", "base:latest", "-o", "json"],
+        &[
+            "-f",
+            d,
+            "-n",
+            "bench",
+            "--plan",
+            "base:latest",
+            "-o",
+            "json",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let plan: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -234,14 +253,20 @@ fn cascade_workload_with_200_dependents() {
             "builds in name order within a stage"
         );
         assert_eq!(b["stage"], 1);
-        assert_eq!(b["triggeredBy"], json!(["imagestreamtag/bench/base:latest"]));
+        assert_eq!(
+            b["triggeredBy"],
+            json!(["imagestreamtag/bench/base:latest"])
+        );
     }
     for (i, r) in rollouts.iter().enumerate() {
         assert_eq!(r["workload"], format!("deploymentconfig/bench/svc-{i:03}"));
         assert_eq!(r["after"], json!([format!("buildconfig/bench/svc-{i:03}")]));
     }
     // From the external base: the base build first, then the 200.
-    let run = graph(tmp.path(), &["-f", d, "-n", "bench", "--plan", "upstream:stable"]);
+    let run = graph(
+        tmp.path(),
+        &["-f", d, "-n", "bench", "--plan", "upstream:stable"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
@@ -382,12 +407,14 @@ fn cycle_through_a_chain_is_refused_with_every_hop() {
         None,
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let run = graph(tmp.path(), &["-f", "set", "-n", "lab", "--plan", "base:candidate"]);
+    let run = graph(
+        tmp.path(),
+        &["-f", "set", "-n", "lab", "--plan", "base:candidate"],
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(
-            "not triggered: bc/mid on istag/base:latest (paused)"
-        ),
+        run.stdout
+            .contains("not triggered: bc/mid on istag/base:latest (paused)"),
         "{}",
         run.stdout
     );
@@ -516,24 +543,31 @@ spec:
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("deployment/broken: annotation image.openshift.io/triggers is not valid JSON"),
+        run.stderr.contains(
+            "deployment/broken: annotation image.openshift.io/triggers is not valid JSON"
+        ),
         "{}",
         run.stderr
     );
     assert!(
-        run.stdout
-            .starts_with("istag/missing:latest (image stream not found)\n\tbc/orphan\n\t\tistag/app:latest\n"),
+        run.stdout.starts_with(
+            "istag/missing:latest (image stream not found)\n\tbc/orphan\n\t\tistag/app:latest\n"
+        ),
         "{}",
         run.stdout
     );
     // Not fatal: the set syncs, warning about the malformed annotation on the object.
     let run = kascade_in(tmp.path(), &["sync", "-f", "set", "-n", "default"], None);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("deployment.apps/broken created"), "{}", run.stdout);
     assert!(
-        run.stderr
-            .contains("deployment/broken: annotation image.openshift.io/triggers is not valid JSON"),
+        run.stdout.contains("deployment.apps/broken created"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(
+            "deployment/broken: annotation image.openshift.io/triggers is not valid JSON"
+        ),
         "{}",
         run.stderr
     );

@@ -8,6 +8,9 @@ mod corpus;
 mod diff;
 mod golden;
 mod graph;
+#[cfg(feature = "kube")]
+mod kube;
+mod objects;
 mod props;
 mod render;
 mod sync;
