@@ -470,7 +470,7 @@ impl Assembler {
                 ..e
             })
             .collect();
-        edges.sort_by(|a, b| (a.from, a.to, a.kind).cmp(&(b.from, b.to, b.kind)));
+        edges.sort_by_key(|e| (e.from, e.to, e.kind));
         // One edge per (from, to, kind); a firing one wins over a non-firing one.
         let mut deduped: Vec<Edge> = Vec::with_capacity(edges.len());
         for e in edges {

@@ -358,14 +358,13 @@ pub fn svg(graph: &Graph) -> String {
         }
         let _ = writeln!(
             s,
-            r#"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{BOX_H}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.2"{dash}/><text x="{:.1}" y="{:.1}" fill="{}">{}</text></g>"#,
+            r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{BOX_H}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.2"{dash}/><text x="{:.1}" y="{:.1}" fill="#111827">{}</text></g>"##,
             escape(&tip),
             p.x,
             p.y,
             p.w,
             p.x + PAD,
             p.y + BOX_H / 2.0 + 4.0,
-            "#111827",
             escape(&labels[v])
         );
     }

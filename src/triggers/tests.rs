@@ -551,7 +551,6 @@ fn long_chains_need_no_recursion() {
     assert_eq!(tree.lines().count(), 6001);
     assert!(svg::svg(&g).ends_with("</svg>\n"));
     // Close the loop: b1 builds from s3000, which the chain produces.
-    let mut objects = objects;
     objects[2]["spec"]["strategy"]["dockerStrategy"]["from"]["name"] = json!("s3000:latest");
     let err = check(&set(&objects)).unwrap_err();
     assert_eq!(err.cycles[0].len(), 3000 * 2 + 1);
