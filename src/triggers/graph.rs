@@ -267,7 +267,6 @@ pub struct Graph {
     edges: Vec<Edge>,
     out: Vec<Vec<usize>>,
     inc: Vec<Vec<usize>>,
-    index: HashMap<(NodeKind, String, String), NodeId>,
     warnings: Vec<Warning>,
 }
 
@@ -321,9 +320,12 @@ impl Graph {
 
     /// The node of this kind, namespace and name.
     pub fn find(&self, kind: NodeKind, namespace: &str, name: &str) -> Option<NodeId> {
-        self.index
-            .get(&(kind, namespace.to_string(), name.to_string()))
-            .copied()
+        self.nodes
+            .binary_search_by(|n| {
+                (n.kind, n.namespace.as_str(), n.name.as_str()).cmp(&(kind, namespace, name))
+            })
+            .ok()
+            .map(NodeId)
     }
 
     /// Finds a node from what a user types: `[NS/]STREAM[:TAG]` for a tag (tag defaults to
@@ -489,11 +491,6 @@ impl Assembler {
             out[e.from.0].push(i);
             inc[e.to.0].push(i);
         }
-        let index = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| ((n.kind, n.namespace.clone(), n.name.clone()), NodeId(i)))
-            .collect();
         warnings.sort();
         warnings.dedup();
         Graph {
@@ -501,7 +498,6 @@ impl Assembler {
             edges: deduped,
             out,
             inc,
-            index,
             warnings,
         }
     }
@@ -528,7 +524,8 @@ pub struct GraphBuilder {
     index: HashMap<String, NodeId>,
     key_buf: String,
     streams: HashMap<(String, String), Seen>,
-    keys: HashSet<ResourceKey>,
+    /// `group\0kind\0namespace\0name` of every object added.
+    keys: HashSet<String>,
     refs: Vec<StreamRef>,
     warnings: Vec<Warning>,
 }
@@ -610,7 +607,16 @@ impl GraphBuilder {
             key.namespace = self.default_namespace.clone();
         }
         let seen = Seen { set: !live, live };
-        let duplicate = !self.keys.insert(key.clone());
+        self.key_buf.clear();
+        for part in [&key.group, &key.kind, &key.namespace] {
+            self.key_buf.push_str(part);
+            self.key_buf.push('\0');
+        }
+        self.key_buf.push_str(&key.name);
+        let duplicate = self.keys.contains(self.key_buf.as_str());
+        if !duplicate {
+            self.keys.insert(self.key_buf.clone());
+        }
         let ctx = Ctx {
             object: format!("{}/{}", key.kind.to_ascii_lowercase(), key.name),
             namespace: &key.namespace,
