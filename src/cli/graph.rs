@@ -93,17 +93,26 @@ fn build(args: &GraphArgs) -> anyhow::Result<Graph> {
         Source::Set => None,
         Source::Cluster | Source::Both => Some(args.cluster.open()?),
     };
+    // `--app NAME` alone (no kascade.yaml here): an app `kascade new-app` recorded in the
+    // cluster, so rendering it reads the cluster even for a graph of the set.
+    let recorded =
+        !args.apps.explicit() && args.apps.app.is_some() && !Path::new("kascade.yaml").exists();
     if args.from != Source::Cluster {
-        // Rendering reads stored generated values; a graph needs none, so without a live
-        // cluster an empty in-memory one stands in and nothing is written to disk. (An app
-        // made by `kascade new-app` is read from the cluster: use --from both.)
-        let scratch;
+        // Rendering reads stored generated values; a graph needs none, so otherwise an empty
+        // in-memory cluster stands in and nothing is written to disk.
+        let scratch: Box<dyn Cluster>;
         let cluster: &dyn Cluster = match &live {
             Some(c) => c.as_ref(),
             None => {
-                scratch = LocalCluster::open_file(Path::new(":memory:"))
-                    .context("failed to open an in-memory cluster")?;
-                &scratch
+                scratch = if recorded {
+                    args.cluster.open()?
+                } else {
+                    Box::new(
+                        LocalCluster::open_file(Path::new(":memory:"))
+                            .context("failed to open an in-memory cluster")?,
+                    )
+                };
+                scratch.as_ref()
             }
         };
         let (apps, ctx) = args.apps.apps(cluster, Policy::default())?;

@@ -656,3 +656,31 @@ fn graph_help_has_examples() {
     assert!(run.stdout.contains("Examples:\n"), "{}", run.stdout);
     assert!(run.stdout.contains("--plan <IST>"), "{}", run.stdout);
 }
+
+#[test]
+fn graph_of_an_app_made_by_new_app() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = kascade_in(
+        tmp.path(),
+        &[
+            "new-app",
+            "--template=base-image-example",
+            "-p",
+            "GIT_URL=https://example.com/lab.git",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // --app alone renders the recorded source, read from the cluster.
+    let run = graph(
+        tmp.path(),
+        &["--app", "base-image-example", "--plan", "httpd-base"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("change of istag/httpd-base:latest: 2 builds, 2 rollouts\n"),
+        "{}",
+        run.stdout
+    );
+}
