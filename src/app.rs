@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
 use crate::newapp::{self, NewAppSource, TemplateRef};
-use crate::reconcile::{AppSpec, Policy};
+use crate::reconcile::{self, AppSpec, Plan, Policy, SyncReport};
 use crate::resource::{Origin, Resource, ResourceKey, ResourceSet, base64, hash};
 use crate::template::catalog;
 use crate::template::openshift::{self, params};
@@ -48,6 +48,9 @@ pub enum AppError {
     /// Reading the stored generated values failed.
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// Planning or applying the rendered app failed.
+    #[error(transparent)]
+    Reconcile(#[from] crate::reconcile::ReconcileError),
 }
 
 /// An app rendered and ready to sync.
@@ -109,6 +112,9 @@ pub struct RenderContext {
     pub template_dirs: Vec<PathBuf>,
     /// Seed for new generated values (tests and reproducible runs).
     pub seed: Option<u64>,
+    /// The source revision to record (a commit); `None` records `local:<digest>` of the
+    /// rendered objects.
+    pub revision: Option<String>,
 }
 
 /// What `kascade new-app` prints about the template it processed (spec §9.4).
@@ -202,6 +208,15 @@ pub fn render_app_with_summary(
             let (set, messages, generated, summary) = render_new_app(app, source, &stored, ctx)?;
             (set, messages, generated, Some(summary))
         }
+        AppSource::Git(spec) => {
+            return Err(AppError::Template {
+                app: app.name.clone(),
+                message: format!(
+                    "its source {} must be fetched first (app::fetch_source)",
+                    crate::source::redact(&spec.url)
+                ),
+            });
+        }
     };
     if !generated.is_empty() {
         let secret = params_secret(&app.name, &app.namespace, &generated);
@@ -219,8 +234,13 @@ pub fn render_app_with_summary(
         app: app.name.clone(),
         message: e.to_string(),
     })?;
-    let digest = hash::content_hash_all(set.objects());
-    let revision = format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12]);
+    let revision = match &ctx.revision {
+        Some(r) => r.clone(),
+        None => {
+            let digest = hash::content_hash_all(set.objects());
+            format!("local:{}", &digest["sha256:".len().."sha256:".len() + 12])
+        }
+    };
     tracing::debug!(app = %app.name, elapsed = ?started.elapsed(), objects = set.len(), "rendered");
     Ok((
         RenderedApp {
@@ -410,6 +430,61 @@ fn render_template(
     Ok((set, messages, generated, summary))
 }
 
+/// Fetches the repository of an app whose source is [`AppSource::Git`] and returns the app
+/// rendering the snapshot's directory instead, with the snapshot (whose `revision` is the one
+/// to record: set it on [`RenderedApp::spec`]). Other apps come back unchanged, with `None`.
+/// Blocking (git); async callers use `spawn_blocking`.
+pub fn fetch_source(
+    state_dir: &std::path::Path,
+    app: &AppConfig,
+    auth: &crate::source::Auth,
+) -> Result<(AppConfig, Option<crate::source::Snapshot>), crate::source::SourceError> {
+    let AppSource::Git(spec) = &app.source else {
+        return Ok((app.clone(), None));
+    };
+    let snapshot = crate::source::fetch(state_dir, spec, auth)?;
+    let mut resolved = app.clone();
+    resolved.source = AppSource::Path(snapshot.root.clone());
+    Ok((resolved, Some(snapshot)))
+}
+
+/// One app rendered and planned (and, unless a dry run, applied).
+#[derive(Debug, Clone)]
+pub struct AppSync {
+    /// The plan, made against the live cluster.
+    pub plan: Plan,
+    /// What was applied (`None` for a dry run).
+    pub report: Option<SyncReport>,
+    /// Template messages of the render.
+    pub messages: Vec<(String, String)>,
+}
+
+/// Renders `app` and syncs it into `cluster` (plans only when `dry_run`): what `kascade sync`,
+/// `kascade diff` and `kascade run` do for each app. `rendered` is told the rendering before
+/// the plan is made (progress display). A new-app app's recorded source is updated after a
+/// real sync. A dry-run plan can be applied later with [`crate::reconcile::apply`]; a change
+/// made in between is a conflict.
+pub fn sync_app(
+    cluster: &mut dyn Cluster,
+    app: &AppConfig,
+    ctx: &RenderContext,
+    dry_run: bool,
+    rendered: &mut dyn FnMut(&RenderedApp),
+) -> Result<AppSync, AppError> {
+    let r = render_app(cluster, app, ctx)?;
+    rendered(&r);
+    let (plan, report) = reconcile::sync_once(cluster, &r.spec, r.set, dry_run)?;
+    if !dry_run && let AppSource::NewApp(source) = &app.source {
+        // Parameters given with --app replace the recorded ones for later syncs.
+        newapp::record_source(cluster, &app.name, &app.namespace, source)?;
+    }
+    Ok(AppSync {
+        plan,
+        report,
+        messages: r.messages,
+    })
+}
+
 /// An app for `-f PATH` or `--template NAME` on the command line.
 pub fn ad_hoc(name: String, namespace: String, source: AppSource, policy: Policy) -> AppConfig {
     AppConfig {
@@ -417,6 +492,8 @@ pub fn ad_hoc(name: String, namespace: String, source: AppSource, policy: Policy
         namespace,
         source,
         policy,
+        sync_interval: None,
+        self_heal: false,
     }
 }
 

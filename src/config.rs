@@ -12,32 +12,50 @@
 //!   #                                #   of the repo), processed with:
 //!   # parameters: {GIT_URL: "https://…"}
 //!   # parameterFiles: [params/base-image.env]
+//!   # source:                      # … or a directory of another Git repository, fetched into
+//!   #   repo: https://github.com/org/deploy.git   # the state dir (https, ssh, file:// or a
+//!   #   ref: main                  #   path); ref: a branch, tag or commit sha (default: the
+//!   #   path: apps/web             #   remote's HEAD branch); path: default the whole tree
 //!   prune: true                      # delete what is no longer rendered (default false)
 //!   allowEmpty: false                # let an empty render prune everything (default false)
 //!   maxDeletions: 50                 # refuse plans that delete more (default: no limit)
 //!   pruneNamespaces: false           # Namespaces and PVCs are pruned only when opted in
 //!   prunePVCs: false
+//!   syncInterval: 5m                 # how often `kascade run` syncs it (default 3m; 10s to 24h;
+//!                                    #   units ms, s, m, h, combined as in 1h30m)
+//!   selfHeal: true                   # `kascade run` re-applies drift on an unchanged revision
+//!                                    #   (default false: drift is reported, not reverted)
 //! ```
 //!
 //! Paths are relative to the file and may not leave the repository (`..`, absolute paths and
 //! symlinks out are refused). Unknown fields are errors naming the app and the field.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::paths::PathError;
 use crate::reconcile::Policy;
 use crate::resource::yaml;
+use crate::source::{self, SourceSpec, Transport};
 
 /// The largest `kascade.yaml` read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The shortest `syncInterval` accepted.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest `syncInterval` accepted.
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 /// What an app renders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppSource {
     /// A directory or file of the repository, rendered like `kascade render`.
     Path(PathBuf),
+    /// A directory of another Git repository, fetched with [`crate::source::fetch`] and
+    /// rendered like a path (see [`crate::app::fetch_source`]).
+    Git(SourceSpec),
     /// A catalog template with parameters.
     Template {
         /// Its name.
@@ -63,6 +81,10 @@ pub struct AppConfig {
     pub source: AppSource,
     /// Its sync policy.
     pub policy: Policy,
+    /// How often `kascade run` syncs it (`None`: the daemon's default).
+    pub sync_interval: Option<Duration>,
+    /// Whether `kascade run` re-applies drift found on an unchanged revision.
+    pub self_heal: bool,
 }
 
 /// A parsed `kascade.yaml`.
@@ -127,6 +149,54 @@ pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
             "path {rel:?} leads outside the repository (to {})",
             to.display()
         ),
+    })
+}
+
+/// Reads an app's `source: {repo, ref, path}`. A relative local `repo` is relative to the
+/// file's directory.
+fn git_source(
+    v: &Value,
+    root: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<SourceSpec, ConfigError> {
+    let map = v.as_object().ok_or_else(|| {
+        invalid(
+            "source",
+            "expected a mapping {repo: URL, ref: REF, path: DIR}".into(),
+        )
+    })?;
+    for k in map.keys() {
+        if !matches!(k.as_str(), "repo" | "ref" | "path") {
+            return Err(invalid(&format!("source.{k}"), "unknown field".into()));
+        }
+    }
+    let string = |f: &str| -> Result<Option<String>, ConfigError> {
+        match map.get(f) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(&format!("source.{f}"), "expected a string".into())),
+        }
+    };
+    let repo = string("repo")?.ok_or_else(|| invalid("source.repo", "required".into()))?;
+    let classified = source::classify(&repo).map_err(|e| invalid("source.repo", e.to_string()))?;
+    let url = if classified.transport == Transport::Local
+        && !repo.starts_with("file://")
+        && Path::new(&repo).is_relative()
+    {
+        root.join(&repo).to_string_lossy().into_owned()
+    } else {
+        repo
+    };
+    let reference = string("ref")?;
+    if let Some(r) = &reference {
+        source::validate_ref(r).map_err(|e| invalid("source.ref", e.to_string()))?;
+    }
+    let path = source::clean_path(string("path")?.as_deref())
+        .map_err(|e| invalid("source.path", e.to_string()))?;
+    Ok(SourceSpec {
+        url,
+        reference,
+        path,
     })
 }
 
@@ -198,6 +268,7 @@ impl Config {
                     "name"
                         | "namespace"
                         | "path"
+                        | "source"
                         | "template"
                         | "parameters"
                         | "parameterFiles"
@@ -206,6 +277,8 @@ impl Config {
                         | "maxDeletions"
                         | "pruneNamespaces"
                         | "prunePVCs"
+                        | "syncInterval"
+                        | "selfHeal"
                 ) {
                     return Err(invalid(&at(k), "unknown field".into()));
                 }
@@ -247,14 +320,29 @@ impl Config {
                     format!("{namespace:?} is not a valid namespace name"),
                 ));
             }
-            let source = match (string("path")?, string("template")?) {
-                (Some(p), None) => {
+            let git = match a.get("source") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(git_source(v, root, &|f, m| invalid(&at(f), m))?),
+            };
+            if git.is_some() {
+                for other in ["path", "template", "parameters", "parameterFiles"] {
+                    if a.contains_key(other) {
+                        return Err(invalid(
+                            &at(other),
+                            "an app with a source renders source.path of that repository; give path or template, or source, not both".into(),
+                        ));
+                    }
+                }
+            }
+            let source = match (git, string("path")?, string("template")?) {
+                (Some(spec), _, _) => AppSource::Git(spec),
+                (None, Some(p), None) => {
                     if a.contains_key("parameters") || a.contains_key("parameterFiles") {
                         return Err(invalid(&at("parameters"), "parameters go with template; templates under path read <stem>.env beside them".into()));
                     }
                     AppSource::Path(confined(root, &p).map_err(|m| invalid(&at("path"), m))?)
                 }
-                (None, Some(t)) => {
+                (None, None, Some(t)) => {
                     let mut parameters = Vec::new();
                     match a.get("parameters") {
                         None | Some(Value::Null) => {}
@@ -310,16 +398,16 @@ impl Config {
                         parameter_files,
                     }
                 }
-                (Some(_), Some(_)) => {
+                (None, Some(_), Some(_)) => {
                     return Err(invalid(
                         &at("path"),
                         "give path or template, not both".into(),
                     ));
                 }
-                (None, None) => {
+                (None, None, None) => {
                     return Err(invalid(
                         &at("path"),
-                        "an app renders a path or a template".into(),
+                        "an app renders a path, a template or a source".into(),
                     ));
                 }
             };
@@ -333,10 +421,24 @@ impl Config {
                         })?,
                 ),
             };
+            let sync_interval = match a.get("syncInterval") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => {
+                    Some(parse_interval(s).map_err(|m| invalid(&at("syncInterval"), m))?)
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        &at("syncInterval"),
+                        "expected a duration such as 30s, 5m or 1h".into(),
+                    ));
+                }
+            };
             apps.push(AppConfig {
                 name,
                 namespace,
                 source,
+                sync_interval,
+                self_heal: boolean("selfHeal")?,
                 policy: Policy {
                     prune: boolean("prune")?,
                     allow_empty: boolean("allowEmpty")?,
@@ -355,6 +457,50 @@ impl Config {
     }
 }
 
+/// Parses a duration such as `500ms`, `30s`, `5m`, `1h30m` (Go's units, without fractions).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 30s, 5m or 1h30m");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() || rest.len() > 32 {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+        let one = match &rest[..unit] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit..];
+        let n = u32::try_from(n).map_err(|_| bad())?;
+        total = one
+            .checked_mul(n)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// Parses and bounds a sync interval (10s to 24h).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < MIN_SYNC_INTERVAL || d > MAX_SYNC_INTERVAL {
+        return Err(format!(
+            "{text:?} is out of range: a sync interval is between 10s and 24h"
+        ));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +515,29 @@ mod tests {
         let c = Config::from_value(&ok, dir.path(), "kascade.yaml").unwrap();
         assert_eq!(c.apps[0].policy.max_deletions, Some(3));
         assert!(c.apps[0].policy.prune);
+        let git = json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [
+            {"name": "web", "namespace": "prod", "source": {"repo": "git@github.com:org/deploy.git", "ref": "v1.2", "path": "./apps/web/"}},
+            {"name": "local", "namespace": "prod", "source": {"repo": "../other"}}]});
+        let c = Config::from_value(&git, dir.path(), "kascade.yaml").unwrap();
+        assert_eq!(
+            c.apps[0].source,
+            AppSource::Git(SourceSpec {
+                url: "git@github.com:org/deploy.git".into(),
+                reference: Some("v1.2".into()),
+                path: Some("apps/web".into()),
+            })
+        );
+        let AppSource::Git(local) = &c.apps[1].source else {
+            panic!("expected a git source: {:?}", c.apps[1].source)
+        };
+        assert_eq!(local.url, dir.path().join("../other").to_string_lossy());
+        assert_eq!(c.apps[0].sync_interval, None);
+        assert!(!c.apps[0].self_heal);
+        let timed = json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [
+            {"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "1m30s", "selfHeal": true}]});
+        let c = Config::from_value(&timed, dir.path(), "kascade.yaml").unwrap();
+        assert_eq!(c.apps[0].sync_interval, Some(Duration::from_secs(90)));
+        assert!(c.apps[0].self_heal);
         for (bad, needle) in [
             (
                 json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "../etc"}]}),
@@ -394,11 +563,60 @@ mod tests {
                 json!({"apiVersion": "v1", "kind": "Config", "apps": []}),
                 "apiVersion",
             ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "ext::sh -c id"}}]}),
+                "apps[0].source.repo: unsupported repository url",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "https://h/r", "path": "../x"}}]}),
+                "apps[0].source.path: invalid path",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"repo": "https://h/r", "branch": "x"}}]}),
+                "apps[0].source.branch: unknown field",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "source": {"ref": "main"}}]}),
+                "apps[0].source.repo: required",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "source": {"repo": "https://h/r"}}]}),
+                "apps[0].path: an app with a source",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "1s"}]}),
+                "apps[0].syncInterval: \"1s\" is out of range",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": "5 minutes"}]}),
+                "apps[0].syncInterval: \"5 minutes\" is not a duration",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "syncInterval": 60}]}),
+                "apps[0].syncInterval: expected a duration",
+            ),
+            (
+                json!({"apiVersion": "kascade.dev/v1alpha1", "kind": "Config", "apps": [{"name": "web", "namespace": "prod", "path": "apps", "selfHeal": "yes"}]}),
+                "apps[0].selfHeal: expected true or false",
+            ),
         ] {
             let e = Config::from_value(&bad, dir.path(), "kascade.yaml")
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(needle), "{e} should contain {needle}");
         }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        for bad in ["", "m", "5", "5d", "-5s", "1.5m", "99999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_interval("9s").is_err());
+        assert!(parse_interval("25h").is_err());
+        assert_eq!(parse_interval("24h"), Ok(MAX_SYNC_INTERVAL));
     }
 }

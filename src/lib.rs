@@ -21,7 +21,17 @@
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs; [`newapp`] adds what
 //!   `oc new-app --template` adds and records a new-app app's source.
+//! - [`source`]: Git repositories — a cache of bare repositories under the state dir, fetched
+//!   incrementally under a lock, and read-only snapshots of one commit's tree
+//!   ([`source::fetch`]). Only [`source::git`] names git2.
+//! - [`images`]: ImageStream semantics — references, tag history, resolving a tag to a pull
+//!   spec, imports over the OCI distribution API, `oc tag`.
+//! - [`controllers`]: the embedded cluster's controllers — image streams, build configs, the
+//!   build executor, DeploymentConfig rollouts, the `image.openshift.io/triggers` annotation —
+//!   run until the cluster settles.
 //! - [`paths`]: the one check that keeps paths written in a repository inside it.
+//! - [`daemon`]: `kascade run` — per-app sync loops, controllers, the HTTP server with
+//!   health, metrics, status and webhooks.
 //! - [`cli`]: the command line on top; the only place that uses clap and anyhow.
 //!
 //! Newcomers: start with [`template::render::render_path`] (what `kascade render` runs) and
@@ -31,10 +41,14 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod controllers;
+pub mod daemon;
 pub mod diff;
+pub mod images;
 pub mod newapp;
 pub mod paths;
 pub mod reconcile;
 pub mod resource;
+pub mod source;
 pub mod template;
 pub mod triggers;

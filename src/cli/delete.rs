@@ -188,7 +188,7 @@ pub fn exec(args: DeleteArgs) -> anyhow::Result<u8> {
     out.flush()?;
     drop(out);
     if deleted > 0 {
-        super::settle::after_change(cluster.as_mut())?;
+        super::settle::after_change(cluster.as_mut(), &args.cluster)?;
     }
     for m in &missing {
         eprintln!("{m}");

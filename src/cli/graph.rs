@@ -115,7 +115,7 @@ fn build(args: &GraphArgs) -> anyhow::Result<Graph> {
                 scratch.as_ref()
             }
         };
-        let (apps, ctx) = args.apps.apps(cluster, Policy::default())?;
+        let (apps, ctx) = args.apps.local_apps(cluster, Policy::default())?;
         for a in &apps {
             let rendered = app::render_app(cluster, a, &ctx)?;
             builder.set_default_namespace(&a.namespace);

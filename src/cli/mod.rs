@@ -8,15 +8,23 @@ mod delete;
 mod describe;
 mod get;
 mod graph;
+mod import_image;
+mod logs;
 mod new_app;
 mod objects;
 mod output;
 mod process;
 pub mod progress;
 mod render;
+mod rollout;
+mod run;
 mod settle;
+mod start_build;
+mod status;
 mod sync;
+mod tag;
 mod target;
+pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -30,9 +38,10 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  kascade process --list\n  kascade process base-image-example -p GIT_URL=https://example.com/repo.git\n  kascade render examples/base-image/apps -o yaml"
 )]
 pub struct Args {
-    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG.
-    #[arg(long, global = true, env = "KASCADE_LOG", default_value = "warn")]
-    log: String,
+    /// Log level filter (error, warn, info, debug, trace), or KASCADE_LOG [default: warn;
+    /// info for run].
+    #[arg(long, global = true, env = "KASCADE_LOG")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +60,21 @@ enum Command {
     /// Show what a sync would change, as unified YAML diffs (exit 1 when anything differs).
     #[command(after_help = sync::DIFF_EXAMPLES)]
     Diff(sync::DiffArgs),
+    /// Point ImageStream tags at an image, another tag, or an external image (`oc tag`).
+    #[command(after_help = tag::EXAMPLES)]
+    Tag(tag::TagArgs),
+    /// Import an external image into an ImageStream tag (`oc import-image`).
+    #[command(name = "import-image", after_help = import_image::EXAMPLES)]
+    ImportImage(import_image::ImportImageArgs),
+    /// Start a build of a BuildConfig on the embedded cluster (`oc start-build`).
+    #[command(name = "start-build", after_help = start_build::EXAMPLES)]
+    StartBuild(start_build::StartBuildArgs),
+    /// Print a build's log.
+    #[command(after_help = logs::EXAMPLES)]
+    Logs(logs::LogsArgs),
+    /// Roll out, list or roll back DeploymentConfig revisions.
+    #[command(after_help = rollout::EXAMPLES)]
+    Rollout(rollout::RolloutArgs),
     /// Instantiate a template as one app, as `oc new-app --template` does.
     #[command(name = "new-app", after_help = new_app::EXAMPLES)]
     NewApp(new_app::NewAppArgs),
@@ -63,6 +87,12 @@ enum Command {
     /// Show one object in detail, with its recent changes.
     #[command(after_help = describe::EXAMPLES)]
     Describe(describe::DescribeArgs),
+    /// Keep every app in sync: interval syncs, webhooks, health and metrics over HTTP.
+    #[command(after_help = run::EXAMPLES)]
+    Run(run::RunArgs),
+    /// Show every app's revision, last sync, result and drift, from the state.
+    #[command(after_help = status::EXAMPLES)]
+    Status(status::StatusArgs),
     /// Show the image-trigger graph (tree, DOT, JSON, SVG) and what a tag change would rebuild.
     #[command(after_help = graph::EXAMPLES)]
     Graph(graph::GraphArgs),
@@ -78,16 +108,28 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(&args.log);
+    let default_log = if matches!(args.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(args.log.as_deref().unwrap_or(default_log));
     let result = match args.command {
         Command::Process(a) => process::exec(a),
         Command::Render(a) => render::exec(a),
         Command::Sync(a) => sync::exec_sync(a),
         Command::Diff(a) => sync::exec_diff(a),
+        Command::Tag(a) => tag::exec(a),
+        Command::ImportImage(a) => import_image::exec(a),
+        Command::StartBuild(a) => start_build::exec(a),
+        Command::Logs(a) => logs::exec(a),
+        Command::Rollout(a) => rollout::exec(a),
         Command::NewApp(a) => new_app::exec(a),
         Command::Get(a) => get::exec(a),
         Command::Delete(a) => delete::exec(a),
         Command::Describe(a) => describe::exec(a),
+        Command::Run(a) => run::exec(a),
+        Command::Status(a) => status::exec(a),
         Command::Graph(a) => graph::exec(a),
     };
     match result {

@@ -257,6 +257,7 @@ pub fn exec(args: NewAppArgs) -> anyhow::Result<u8> {
     let ctx = RenderContext {
         template_dirs: Vec::new(),
         seed: args.seed,
+        revision: None,
     };
     let (rendered, summary) = app::render_app_with_summary(cluster.as_ref(), &app_config, &ctx)
         .map_err(|e| match &e {
@@ -336,7 +337,7 @@ pub fn exec(args: NewAppArgs) -> anyhow::Result<u8> {
             return Err(e.into());
         }
         newapp::record_source(cluster.as_mut(), &name, &namespace, &source)?;
-        super::settle::after_change(cluster.as_mut())?;
+        super::settle::after_change(cluster.as_mut(), &args.cluster)?;
     }
     for key in &keys {
         writeln!(

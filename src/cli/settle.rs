@@ -1,17 +1,23 @@
 //! What runs after a command changed the cluster.
 //!
-//! The one place where, on the embedded cluster, kascade's controllers (ImageStreams, Builds,
-//! DeploymentConfig rollouts, the `image.openshift.io/triggers` annotation) will run until the
-//! cluster settles after `new-app` or `delete`. They are not part of this build yet, so the
-//! function does nothing today; a real cluster runs its own controllers and never needs it.
+//! On the embedded cluster kascade's controllers (ImageStreams, Builds, DeploymentConfig
+//! rollouts, the `image.openshift.io/triggers` annotation) run until the cluster settles
+//! ([`super::wait::settle`]); what they did is printed on stderr. A real cluster runs its own
+//! controllers and never needs it.
 
+use std::io;
+
+use super::cluster::ClusterArgs;
+use super::wait::{self, WaitArgs};
 use crate::cluster::Cluster;
 
 /// Called once after a command's writes were committed.
-pub(crate) fn after_change(cluster: &mut dyn Cluster) -> anyhow::Result<()> {
+pub(crate) fn after_change(cluster: &mut dyn Cluster, args: &ClusterArgs) -> anyhow::Result<()> {
     if !cluster.is_embedded() {
         return Ok(());
     }
-    // The embedded controllers run here, until settled (issue: the embedded controllers).
+    if let Some(report) = wait::settle(args, &WaitArgs::default())? {
+        wait::print_report(&report, &mut io::stderr().lock())?;
+    }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! `--config FILE`, `--app NAME` of an app made by `kascade new-app`), shared by `sync`,
 //! `diff` and `graph`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::Args;
@@ -31,7 +31,8 @@ pub struct AppsArgs {
     /// A dotenv parameter file (with --template, or --app as for -p).
     #[arg(long = "param-file", value_name = "FILE")]
     pub param_file: Vec<PathBuf>,
-    /// The app declaration file [default: ./kascade.yaml].
+    /// The app declaration file [default: ./kascade.yaml; with --repo, kascade.yaml of the
+    /// fetched directory, and FILE is relative to it].
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
     pub config: Option<PathBuf>,
     /// The app: which one of kascade.yaml, or the name of the -f/--template app. Alone (no
@@ -57,7 +58,7 @@ impl AppsArgs {
 
     /// An app made by `kascade new-app`, from the source recorded in the cluster, with `-p` and
     /// `--param-file` values replacing recorded ones.
-    fn recorded_app(
+    pub fn recorded_app(
         &self,
         cluster: &dyn Cluster,
         name: &str,
@@ -97,9 +98,22 @@ impl AppsArgs {
         ))
     }
 
-    /// The apps to render and how; `flags` is the policy of -f/--template apps and is merged
-    /// into the policy of kascade.yaml apps. `cluster` holds the sources `new-app` recorded.
-    pub fn apps(
+    /// The -n namespace of -f/--template apps, `default` when not given.
+    pub fn namespace_flag(&self) -> anyhow::Result<String> {
+        let namespace = self
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
+        if !crate::config::is_dns_label(&namespace) {
+            bail!("namespace {namespace:?} is not a valid namespace name");
+        }
+        Ok(namespace)
+    }
+
+    /// The apps of -f, --template, a local kascade.yaml (--config) or one `kascade new-app`
+    /// recorded (--app alone); `flags` is the policy of -f/--template apps and is merged into
+    /// the policy of kascade.yaml apps.
+    pub fn local_apps(
         &self,
         cluster: &dyn Cluster,
         flags: Policy,
@@ -107,6 +121,7 @@ impl AppsArgs {
         let mut ctx = RenderContext {
             template_dirs: self.templates.clone(),
             seed: self.seed,
+            revision: None,
         };
         if !self.files.is_empty() || self.template.is_some() {
             if self.template.is_none() && (!self.param.is_empty() || !self.param_file.is_empty()) {
@@ -114,13 +129,7 @@ impl AppsArgs {
                     "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
                 );
             }
-            let namespace = self
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".to_string());
-            if !crate::config::is_dns_label(&namespace) {
-                bail!("namespace {namespace:?} is not a valid namespace name");
-            }
+            let namespace = self.namespace_flag()?;
             let (source, derived) = if let Some(name) = &self.template {
                 let cli = params::parse_cli_assignments(&self.param)?;
                 (
@@ -164,11 +173,22 @@ impl AppsArgs {
         }
         if !path.exists() {
             bail!(
-                "no {} here: give -f PATH, --template NAME or --config FILE (see --help)",
+                "no {} here: give -f PATH, --template NAME, --repo URL or --config FILE (see --help)",
                 path.display()
             );
         }
-        let config = Config::load(&path)?;
+        let selected = self.declared_apps(&path, &mut ctx, &flags)?;
+        Ok((selected, ctx))
+    }
+
+    /// The apps of a kascade.yaml, those chosen with --app, with the policy flags applied.
+    pub fn declared_apps(
+        &self,
+        path: &Path,
+        ctx: &mut RenderContext,
+        flags: &Policy,
+    ) -> anyhow::Result<Vec<AppConfig>> {
+        let config = Config::load(path)?;
         if let Some(dir) = &config.templates_dir {
             ctx.template_dirs.push(dir.clone());
         }
@@ -194,6 +214,6 @@ impl AppsArgs {
                 a.policy.max_deletions = flags.max_deletions;
             }
         }
-        Ok((selected, ctx))
+        Ok(selected)
     }
 }

@@ -3,9 +3,12 @@
 //! Tests that read `../shared` (the corpus of real templates and upstream golden files) fail
 //! with a message when it is absent; `KASCADE_SKIP_SHARED=1` turns that into a printed skip.
 
+mod cascade;
 mod cli;
 mod corpus;
+mod daemon;
 mod diff;
+mod git;
 mod golden;
 mod graph;
 #[cfg(feature = "kube")]
@@ -15,3 +18,4 @@ mod props;
 mod render;
 mod sync;
 mod util;
+mod webhook;

@@ -1,0 +1,88 @@
+//! `kascade start-build`: `oc start-build` on the embedded cluster.
+
+use std::io::{self, Write};
+
+use anyhow::bail;
+use clap::Args;
+use serde_json::Value;
+
+use super::cluster::ClusterArgs;
+use super::wait::{self, WaitArgs};
+use crate::controllers::build;
+use crate::controllers::buildconfigs;
+use crate::resource::ResourceKey;
+
+pub const EXAMPLES: &str = "Examples:
+  # Build httpd-base from the head of its ref; app-a and app-b rebuild after it
+  kascade start-build httpd-base -n lab
+
+  # Build a given commit and print the build's log
+  kascade start-build app-a --commit 3f2a91c --follow -n lab
+
+Exit codes: 0 the build completed (or --no-wait), 2 it failed or could not start.";
+
+/// Arguments of `kascade start-build`.
+#[derive(Debug, Args)]
+pub struct StartBuildArgs {
+    /// The BuildConfig.
+    #[arg(value_name = "BUILDCONFIG")]
+    name: String,
+    /// Print the build's log when it has run.
+    #[arg(short = 'F', long)]
+    follow: bool,
+    /// Build this commit instead of the head of the BuildConfig's ref.
+    #[arg(long, value_name = "SHA")]
+    commit: Option<String>,
+    /// The namespace.
+    #[arg(short = 'n', long, default_value = "default")]
+    namespace: String,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
+    let name = args
+        .name
+        .strip_prefix("bc/")
+        .or_else(|| args.name.strip_prefix("buildconfig/"))
+        .unwrap_or(&args.name)
+        .to_string();
+    let mut cluster = wait::open_local(&args.cluster, "start-build")?;
+    let b =
+        buildconfigs::start_build(&mut cluster, &args.namespace, &name, args.commit.as_deref())?;
+    drop(cluster);
+    let key = ResourceKey::of(&b)?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "build.build.openshift.io/{} started", key.name)?;
+    let Some(report) = wait::settle(&args.cluster, &args.wait)? else {
+        return Ok(0);
+    };
+    let cluster = wait::open_local(&args.cluster, "start-build")?;
+    let b = cluster.get(&key)?.unwrap_or(Value::Null);
+    if args.follow {
+        out.write_all(
+            b.pointer("/status/log")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+        )?;
+    }
+    wait::print_report(&report, &mut out)?;
+    out.flush()?;
+    if build::phase(&b) != "Complete" && !b.is_null() {
+        bail!(
+            "build {} {} ({}): {}",
+            key.name,
+            build::phase(&b).to_ascii_lowercase(),
+            b.pointer("/status/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown"),
+            b.pointer("/status/message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,260 @@
+//! The build executor (DESIGN.md "Builds in the embedded cluster"): fetches the source at its
+//! ref, checks the context directory and the Dockerfile, puts the strategy's resolved image in
+//! the last stage's FROM, and computes the output image's digest as the sha256 of the resolved
+//! inputs. It runs no RUN steps and produces no layers; the same inputs always give the same
+//! digest, and any changed input a new one.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::dockerfile;
+use super::git::SourceCache;
+use crate::images::DockerRef;
+use crate::images::registry::RegistryClient;
+use crate::resource::hash::canonical_json;
+
+/// A build that failed: an OpenShift status reason and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `FetchSourceFailed`, `InvalidContextDirectory`, `DockerBuildFailed`,
+    /// `PullBuilderImageFailed`, `GenericBuildFailed`.
+    pub reason: String,
+    /// What failed, naming the URL, commit, path or image.
+    pub message: String,
+}
+
+/// What a successful build produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The output image id, `sha256:…`.
+    pub digest: String,
+    /// The source commit, when there is a git source.
+    pub commit: Option<String>,
+    /// The base (builder) image, digest-pinned.
+    pub base: Option<String>,
+}
+
+/// The result and the log.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Output or failure.
+    pub result: Result<Output, Failure>,
+    /// What the executor did, line by line.
+    pub log: String,
+}
+
+fn fail(reason: &str, message: String) -> Failure {
+    Failure {
+        reason: reason.to_string(),
+        message,
+    }
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// The digest-pinned form of `image`: as written when pinned, looked up in its registry
+/// otherwise; `None` for `scratch`.
+fn pin(image: &str, registry: &RegistryClient) -> Result<Option<(String, String)>, Failure> {
+    if image == "scratch" {
+        return Ok(None);
+    }
+    let r = DockerRef::parse(image).map_err(|e| fail("PullBuilderImageFailed", e.to_string()))?;
+    if let Some(d) = &r.digest {
+        return Ok(Some((image.to_string(), d.clone())));
+    }
+    registry
+        .import(image, false)
+        .map(|i| Some((i.reference, i.image)))
+        .map_err(|f| {
+            fail(
+                "PullBuilderImageFailed",
+                format!(
+                    "cannot resolve the base image {image:?} to a digest: {}",
+                    f.message
+                ),
+            )
+        })
+}
+
+/// Runs the build described by `build` (a Build object).
+pub fn execute(build: &Value, sources: &mut SourceCache, registry: &RegistryClient) -> Outcome {
+    let mut log = String::new();
+    let result = run(build, sources, registry, &mut log);
+    match &result {
+        Ok(o) => {
+            let _ = writeln!(log, "Build complete: image {}", o.digest);
+        }
+        Err(f) => {
+            let _ = writeln!(log, "error: build error: {} ({})", f.message, f.reason);
+        }
+    }
+    Outcome { result, log }
+}
+
+fn run(
+    build: &Value,
+    sources: &mut SourceCache,
+    registry: &RegistryClient,
+    log: &mut String,
+) -> Result<Output, Failure> {
+    let spec = build.get("spec").cloned().unwrap_or(json!({}));
+    let context_dir = s(&spec, "/source/contextDir")
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string();
+    let inline = s(&spec, "/source/dockerfile").map(str::to_string);
+    // Source.
+    let mut commit = None;
+    let mut tree = None;
+    let uri = s(&spec, "/source/git/uri").map(str::to_string);
+    if let Some(uri) = &uri {
+        let reference = s(&spec, "/source/git/ref").unwrap_or("");
+        let pinned = s(&spec, "/revision/git/commit");
+        let _ = writeln!(
+            log,
+            "Cloning \"{uri}\" ({}) ...",
+            pinned.map_or_else(
+                || if reference.is_empty() {
+                    "HEAD".to_string()
+                } else {
+                    reference.to_string()
+                },
+                |c| format!("commit {c}")
+            )
+        );
+        let fetched = sources.resolve(uri, reference, pinned).map_err(|e| {
+            fail(
+                "FetchSourceFailed",
+                format!("failed to fetch the source: {e}"),
+            )
+        })?;
+        let _ = writeln!(log, "\tCommit:\t{} ({})", fetched.commit, fetched.summary);
+        let _ = writeln!(log, "\tAuthor:\t{}", fetched.author);
+        let t = sources
+            .tree_id(uri, &fetched.commit, &context_dir)
+            .map_err(|e| fail("FetchSourceFailed", e.to_string()))?
+            .ok_or_else(|| {
+                fail(
+                    "InvalidContextDirectory",
+                    format!(
+                        "the context directory {context_dir:?} does not exist in commit {} of {uri:?}",
+                        fetched.commit
+                    ),
+                )
+            })?;
+        if !context_dir.is_empty() {
+            let _ = writeln!(log, "Context directory {context_dir}/ (tree {t})");
+        }
+        commit = Some(fetched.commit);
+        tree = Some(t);
+    } else if inline.is_none() {
+        return Err(fail(
+            "GenericBuildFailed",
+            "the build has no git source and no inline Dockerfile (binary builds are not supported by the embedded cluster)".into(),
+        ));
+    }
+    // Strategy.
+    let strategy = spec.get("strategy").cloned().unwrap_or(json!({}));
+    let mut inputs = json!({
+        "commit": commit, "contextDir": context_dir, "tree": tree,
+    });
+    let base;
+    if let Some(ds) = strategy.get("dockerStrategy").filter(|v| v.is_object()) {
+        let path = s(ds, "/dockerfilePath").unwrap_or("Dockerfile");
+        let full = if context_dir.is_empty() {
+            path.to_string()
+        } else {
+            format!("{context_dir}/{path}")
+        };
+        let text = match (&inline, &uri, &commit) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(u), Some(c)) => {
+                let bytes = sources
+                    .read_file(u, c, &full)
+                    .map_err(|e| fail("DockerBuildFailed", e.to_string()))?
+                    .ok_or_else(|| {
+                        fail(
+                            "DockerBuildFailed",
+                            format!("the Dockerfile {full} does not exist in commit {c} of {u:?}"),
+                        )
+                    })?;
+                String::from_utf8(bytes).map_err(|_| {
+                    fail(
+                        "DockerBuildFailed",
+                        format!("the Dockerfile {full} is not UTF-8 text"),
+                    )
+                })?
+            }
+            _ => return Err(fail("DockerBuildFailed", "no Dockerfile".into())),
+        };
+        let shown = if inline.is_some() {
+            "the inline Dockerfile".to_string()
+        } else {
+            format!("the Dockerfile {full}")
+        };
+        let from = s(ds, "/from/name").map(str::to_string);
+        let (text, base_image) = match &from {
+            Some(image) => {
+                let (t, old) = dockerfile::replace_last_from(&text, image)
+                    .map_err(|e| fail("DockerBuildFailed", format!("{shown} is invalid: {e}")))?;
+                let _ = writeln!(log, "Replaced Dockerfile FROM image {old} with {image}");
+                (t, image.clone())
+            }
+            None => {
+                let froms = dockerfile::parse(&text)
+                    .map_err(|e| fail("DockerBuildFailed", format!("{shown} is invalid: {e}")))?;
+                let last = froms.last().map(|f| f.image.clone()).unwrap_or_default();
+                (text, last)
+            }
+        };
+        base = pin(&base_image, registry)?;
+        let _ = writeln!(
+            log,
+            "STEP: FROM {}",
+            base.as_ref().map_or("scratch", |b| b.0.as_str())
+        );
+        inputs["strategy"] = json!("Docker");
+        inputs["dockerfilePath"] = json!(path);
+        inputs["dockerfile"] = json!(text);
+        inputs["buildArgs"] = ds.get("buildArgs").cloned().unwrap_or(Value::Null);
+        inputs["env"] = ds.get("env").cloned().unwrap_or(Value::Null);
+    } else if let Some(ss) = strategy.get("sourceStrategy").filter(|v| v.is_object()) {
+        let builder = s(ss, "/from/name").ok_or_else(|| {
+            fail(
+                "PullBuilderImageFailed",
+                "the Source strategy names no builder image (from)".into(),
+            )
+        })?;
+        base = pin(builder, registry)?;
+        let _ = writeln!(log, "Using builder image {builder} (S2I)");
+        inputs["strategy"] = json!("Source");
+        inputs["env"] = ss.get("env").cloned().unwrap_or(Value::Null);
+        inputs["scripts"] = ss.get("scripts").cloned().unwrap_or(Value::Null);
+    } else if strategy.get("customStrategy").is_some_and(Value::is_object) {
+        return Err(fail(
+            "GenericBuildFailed",
+            "the Custom strategy is not supported by the embedded cluster".into(),
+        ));
+    } else {
+        return Err(fail(
+            "GenericBuildFailed",
+            "the build has no strategy".into(),
+        ));
+    }
+    inputs["base"] = json!(base.as_ref().map(|b| b.1.clone()));
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical_json(&inputs).as_bytes()))
+    );
+    Ok(Output {
+        digest,
+        commit,
+        base: base.map(|b| b.0),
+    })
+}

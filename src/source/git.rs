@@ -1,0 +1,1004 @@
+//! The git2 side of [`crate::source`]: a cache of bare repositories under
+//! `<state>/git/<sha256 of url>`, fetched incrementally and under a lock, and the export of
+//! one commit's tree into a read-only snapshot directory. The only file that names git2.
+//!
+//! - **Refs in the cache.** A branch is fetched into `refs/heads/<branch>`, a tag into
+//!   `refs/tags/<tag>` (just that ref: `+refs/heads/main:refs/heads/main`). A commit sha the
+//!   cache does not hold makes one full fetch of every branch and tag into
+//!   `refs/kascade/all/…`, which leaves the per-branch refs (and so force-push detection)
+//!   alone.
+//! - **Shallow.** The first fetch of a branch or tag over the network asks for depth 1 and
+//!   falls back to a full fetch when the server cannot; later fetches are incremental without a
+//!   depth, so the history between the last fetched commit and the new one arrives and
+//!   ancestry can be checked. libgit2's local transport (file:// and paths) cannot fetch
+//!   shallow, so local repositories are fetched whole (it copies objects, it does not clone
+//!   over the network).
+//! - **Lock.** `<state>/git/<sha256 of url>.lock` is held (an OS file lock, released when
+//!   the process exits, even by a crash) for the fetch, the export and the snapshot pruning.
+//! - **Export.** The tree is walked from git objects; each blob is written under a temporary
+//!   directory that is renamed into place once complete, so a snapshot directory either does
+//!   not exist or is whole. Files are written read-only (0444, 0555 when executable).
+//!   Refused, naming the path: `.git` entries, names that are not file names, submodules,
+//!   symlinks that are absolute or leave the exported directory (lexically, and again after
+//!   the export by resolving them), more than [`MAX_FILES`] entries, blobs over
+//!   [`MAX_BLOB_BYTES`], more than [`MAX_TOTAL_BYTES`] in all, trees nested deeper than
+//!   [`MAX_DEPTH`].
+//! - **Snapshots kept.** `<state>/snapshots/<url hash>/<revision>[-<path hash>]`; the
+//!   [`KEEP_SNAPSHOTS`] most recently used per repository are kept.
+//!
+//! Not done: network timeouts (libgit2's are process-global and only settable through an
+//! `unsafe` call, which this crate forbids), host certificates (`@cert-authority`), ssh keys
+//! with a passphrase, and repacking the cache (each fetch adds one pack).
+
+use std::cell::{Cell, RefCell};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use git2::{
+    AutotagOption, CertificateCheckStatus, Cred, CredentialType, Direction, ErrorCode,
+    FetchOptions, ObjectType, Oid, RemoteCallbacks, RemoteRedirect, Repository,
+};
+
+use super::known_hosts::{self, Verdict};
+use super::{
+    Auth, RepoUrl, Snapshot, SourceError, SourceSpec, Token, Transport, cache_key, classify,
+    clean_path, is_hex_sha, redact, sha256_hex, validate_ref,
+};
+
+/// The most bytes one snapshot may hold.
+pub const MAX_TOTAL_BYTES: u64 = 512 * 1024 * 1024;
+/// The most entries (files, symlinks, directories) one snapshot may hold.
+pub const MAX_FILES: usize = 100_000;
+/// The largest single file exported.
+pub const MAX_BLOB_BYTES: u64 = 32 * 1024 * 1024;
+/// The deepest directory nesting exported.
+pub const MAX_DEPTH: usize = 128;
+/// Snapshots kept per repository (the most recently used).
+pub const KEEP_SNAPSHOTS: usize = 5;
+/// The longest symlink target read.
+const MAX_LINK_BYTES: u64 = 4096;
+
+/// What the user's ref resolved to on the remote.
+#[derive(Debug, Clone)]
+enum Target {
+    /// `refs/heads/<branch>` at this object.
+    Branch(String, Oid),
+    /// `refs/tags/<tag>` (or another full ref) at this object.
+    Tag(String, Oid),
+    /// A commit sha (full or abbreviated).
+    Commit(String),
+}
+
+/// Everything the remote callbacks need; kept outside the callbacks so that they can be
+/// built again for a second connection.
+struct CallbackCtx<'a> {
+    url: &'a str,
+    repo: &'a RepoUrl,
+    token: Option<Token>,
+    auth: &'a Auth,
+    tried_secret: Cell<bool>,
+    tried_username: Cell<bool>,
+    /// Our own error message from a callback (libgit2 may wrap it).
+    failure: RefCell<Option<String>>,
+}
+
+impl CallbackCtx<'_> {
+    fn fail(&self, message: String) -> git2::Error {
+        *self.failure.borrow_mut() = Some(message.clone());
+        git2::Error::from_str(&message)
+    }
+
+    fn callbacks(&self) -> RemoteCallbacks<'_> {
+        let mut cbs = RemoteCallbacks::new();
+        cbs.credentials(|_url, user_from_url, allowed| self.credentials(user_from_url, allowed));
+        cbs.certificate_check(|cert, host| {
+            let Some(hostkey) = cert.as_hostkey() else {
+                // An https certificate: libgit2 checks it against the system's CAs.
+                return Ok(CertificateCheckStatus::CertificatePassthrough);
+            };
+            let Some(key) = hostkey.hostkey() else {
+                return Err(self.fail(format!("the ssh server {host} sent no host key")));
+            };
+            let Some(path) = self.auth.known_hosts_path() else {
+                return Err(self.fail(
+                    "no known_hosts file to check the ssh host key against (HOME is not set); give --known-hosts FILE".into(),
+                ));
+            };
+            let shown = path.display();
+            match known_hosts::check(&path, host, self.repo.port, key) {
+                Ok(Verdict::Trusted) => Ok(CertificateCheckStatus::CertificateOk),
+                Ok(Verdict::Revoked) => Err(self.fail(format!(
+                    "the host key of {host} is marked @revoked in {shown}"
+                ))),
+                Ok(Verdict::Mismatch) => Err(self.fail(format!(
+                    "the host key of {host} does not match the one in {shown}: it changed, or someone is intercepting the connection"
+                ))),
+                Ok(Verdict::Unknown) => {
+                    let kind = hostkey.hostkey_type().map_or("unknown", |t| t.name());
+                    Err(self.fail(format!(
+                        "the {kind} host key of {host} is not in {shown}; check its fingerprint and add it (ssh-keyscan {host} >> {shown})"
+                    )))
+                }
+                Err(e) => Err(self.fail(e)),
+            }
+        });
+        cbs
+    }
+
+    fn credentials(
+        &self,
+        user_from_url: Option<&str>,
+        allowed: CredentialType,
+    ) -> Result<Cred, git2::Error> {
+        let ssh_user = user_from_url
+            .map(str::to_string)
+            .or_else(|| self.repo.user.clone())
+            .unwrap_or_else(|| "git".to_string());
+        if allowed.contains(CredentialType::USERNAME) {
+            if self.tried_username.replace(true) {
+                return Err(self.fail(format!("the server refused the user name {ssh_user:?}")));
+            }
+            return Cred::username(&ssh_user);
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            if self.tried_secret.replace(true) {
+                let with = self.auth.ssh_key.as_ref().map_or_else(
+                    || "the keys of the ssh-agent".to_string(),
+                    |k| format!("the ssh key {}", k.display()),
+                );
+                return Err(self.fail(format!(
+                    "ssh authentication to {} as {ssh_user:?} failed with {with}",
+                    self.url
+                )));
+            }
+            return match &self.auth.ssh_key {
+                Some(key) => Cred::ssh_key(&ssh_user, None, key, None),
+                None => Cred::ssh_key_from_agent(&ssh_user),
+            };
+        }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            let Some(token) = &self.token else {
+                return Err(self.fail(format!(
+                    "{} asks for credentials; give the token with --token-env NAME or --token-file FILE",
+                    self.url
+                )));
+            };
+            if self.tried_secret.replace(true) {
+                return Err(self.fail(format!(
+                    "{} refused the token from {}",
+                    self.url,
+                    token.origin()
+                )));
+            }
+            let user = user_from_url.unwrap_or("x-access-token");
+            return Cred::userpass_plaintext(user, token.value());
+        }
+        Err(self.fail(format!(
+            "{} asks for an authentication method kascade does not support",
+            self.url
+        )))
+    }
+
+    /// The message of a git2 error, preferring our own callback's.
+    fn reason(&self, e: &git2::Error) -> String {
+        self.failure
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| e.message().to_string())
+    }
+}
+
+/// Holds the cache lock of one repository until dropped.
+struct CacheLock {
+    _file: File,
+}
+
+fn lock_cache(path: &Path, url: &str) -> Result<CacheLock, SourceError> {
+    let state = |source| SourceError::State {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(state)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            tracing::info!(
+                url,
+                "waiting for another kascade fetching the same repository"
+            );
+            file.lock().map_err(state)?;
+        }
+        Err(TryLockError::Error(e)) => return Err(state(e)),
+    }
+    Ok(CacheLock { _file: file })
+}
+
+fn open_cache(dir: &Path, url: &str) -> Result<Repository, SourceError> {
+    if dir.exists() {
+        match Repository::open_bare(dir) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                // Only possible after a crash during the first init: we hold the lock.
+                tracing::warn!(url, cache = %dir.display(), error = %e.message(), "starting an unusable git cache again");
+                fs::remove_dir_all(dir).map_err(|source| SourceError::State {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    let repo = Repository::init_bare(dir).map_err(|e| SourceError::Cache {
+        url: url.to_string(),
+        reason: format!("cannot create {}: {}", dir.display(), e.message()),
+    })?;
+    // For people looking at the state directory.
+    let _ = fs::write(dir.join("kascade-url"), format!("{url}\n"));
+    Ok(repo)
+}
+
+/// Fetches `spec` and exports its tree; see [`crate::source::fetch`].
+pub(crate) fn fetch(
+    state_dir: &Path,
+    spec: &SourceSpec,
+    auth: &Auth,
+) -> Result<Snapshot, SourceError> {
+    let url = redact(&spec.url);
+    let repo_url = classify(&spec.url)?;
+    if let Some(r) = &spec.reference {
+        validate_ref(r)?;
+    }
+    let sub = clean_path(spec.path.as_deref())?;
+    let location = match repo_url.transport {
+        Transport::Local => {
+            let p = Path::new(&repo_url.location);
+            let abs = p.canonicalize().map_err(|e| SourceError::Fetch {
+                url: url.clone(),
+                reference: spec.reference.clone().unwrap_or_else(|| "HEAD".into()),
+                reason: format!("no repository at {}: {e}", p.display()),
+            })?;
+            abs.to_string_lossy().into_owned()
+        }
+        _ => repo_url.location.clone(),
+    };
+    let key = sha256_hex(cache_key(&spec.url, &repo_url).as_bytes());
+    let git_dir = state_dir.join("git");
+    fs::create_dir_all(&git_dir).map_err(|source| SourceError::State {
+        path: git_dir.display().to_string(),
+        source,
+    })?;
+    let _lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
+    let repo = open_cache(&git_dir.join(&key), &url)?;
+
+    let token = match repo_url.transport {
+        Transport::Https | Transport::HttpLocal => auth.token(&url)?,
+        Transport::Ssh | Transport::Local => None,
+    };
+    let ctx = CallbackCtx {
+        url: &url,
+        repo: &repo_url,
+        token,
+        auth,
+        tried_secret: Cell::new(false),
+        tried_username: Cell::new(false),
+        failure: RefCell::new(None),
+    };
+    let shown_ref = spec.reference.clone().unwrap_or_else(|| "HEAD".into());
+    let fetch_err = |e: &git2::Error| SourceError::Fetch {
+        url: url.clone(),
+        reference: shown_ref.clone(),
+        reason: ctx.reason(e),
+    };
+
+    // List the remote's refs and resolve ours.
+    let mut remote = repo
+        .remote_anonymous(&location)
+        .map_err(|e| fetch_err(&e))?;
+    let (heads, default_branch) = {
+        let conn = remote
+            .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
+            .map_err(|e| fetch_err(&e))?;
+        let heads: Vec<(String, Oid)> = conn
+            .list()
+            .map_err(|e| fetch_err(&e))?
+            .iter()
+            .map(|h| (h.name().to_string(), h.oid()))
+            .collect();
+        let default = conn
+            .default_branch()
+            .ok()
+            .and_then(|b| b.as_str().ok().map(str::to_string));
+        (heads, default)
+    };
+    let target = resolve(
+        &repo,
+        &url,
+        spec.reference.as_deref(),
+        &heads,
+        default_branch,
+    )?;
+
+    let shallow_ok = repo_url.transport != Transport::Local;
+    let mut fetched_objects = 0;
+    let mut download = |refspecs: &[String], depth: i32| -> Result<(), SourceError> {
+        let mut opts = FetchOptions::new();
+        opts.remote_callbacks(ctx.callbacks())
+            .download_tags(AutotagOption::None)
+            .update_fetchhead(false)
+            .depth(depth);
+        if ctx.token.is_some() {
+            // A redirect to another host must not take the token with it.
+            opts.follow_redirects(RemoteRedirect::None);
+        }
+        remote
+            .fetch(refspecs, Some(&mut opts), None)
+            .map_err(|e| fetch_err(&e))?;
+        fetched_objects += remote.stats().received_objects();
+        Ok(())
+    };
+
+    let (reference, commit_id, previous) = match &target {
+        Target::Branch(name, oid) | Target::Tag(name, oid) => {
+            let previous = repo
+                .refname_to_id(name)
+                .ok()
+                .and_then(|id| peel_commit(&repo, id));
+            let cached = repo.refname_to_id(name).ok();
+            if cached != Some(*oid) {
+                if repo.odb().map(|o| o.exists(*oid)).unwrap_or(false) {
+                    // Another ref already brought the object: just move ours.
+                    repo.reference(name, *oid, true, "kascade: fetch")
+                        .map_err(|e| fetch_err(&e))?;
+                } else {
+                    let refspec = vec![format!("+{name}:{name}")];
+                    if previous.is_none() && shallow_ok {
+                        match download(&refspec, 1) {
+                            Ok(()) => {}
+                            Err(SourceError::Fetch { reason, .. })
+                                if reason.contains("shallow") =>
+                            {
+                                tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
+                                download(&refspec, 0)?;
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    } else {
+                        download(&refspec, 0)?;
+                    }
+                }
+            }
+            let id = repo.refname_to_id(name).map_err(|e| fetch_err(&e))?;
+            let commit = peel_commit(&repo, id).ok_or_else(|| SourceError::Fetch {
+                url: url.clone(),
+                reference: name.clone(),
+                reason: format!("{name} does not point at a commit"),
+            })?;
+            (name.clone(), commit, previous)
+        }
+        Target::Commit(hex) => {
+            let mut found = find_commit_hex(&repo, hex);
+            if found.is_none() {
+                let refspecs = vec![
+                    "+refs/heads/*:refs/kascade/all/heads/*".to_string(),
+                    "+refs/tags/*:refs/kascade/all/tags/*".to_string(),
+                ];
+                // A shallow cache must be deepened for an older commit to arrive.
+                let depth = if repo.is_shallow() { i32::MAX } else { 0 };
+                download(&refspecs, depth)?;
+                found = find_commit_hex(&repo, hex);
+            }
+            let commit = found.ok_or_else(|| SourceError::RefNotFound {
+                url: url.clone(),
+                reference: hex.clone(),
+            })?;
+            (commit.to_string(), commit, None)
+        }
+    };
+    let commit = repo.find_commit(commit_id).map_err(|e| fetch_err(&e))?;
+    let revision = commit_id.to_string();
+    let subject = commit
+        .summary_bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let forced = match previous {
+        Some(p) if p != commit_id => !repo.graph_descendant_of(commit_id, p).unwrap_or(false),
+        _ => false,
+    };
+    if forced {
+        tracing::warn!(url = %url, reference, previous = %previous.map(|p| p.to_string()).unwrap_or_default(), revision, "the ref moved to a commit that does not descend from the one fetched before");
+    }
+
+    let snap_dir = state_dir.join("snapshots").join(&key[..16]);
+    let name = match &sub {
+        Some(p) => format!("{revision}-{}", &sha256_hex(p.as_bytes())[..12]),
+        None => revision.clone(),
+    };
+    let dest = snap_dir.join(&name);
+    if dest.is_dir() {
+        touch(&dest);
+    } else {
+        fs::create_dir_all(&snap_dir).map_err(|source| SourceError::State {
+            path: snap_dir.display().to_string(),
+            source,
+        })?;
+        let tmp = snap_dir.join(format!(".tmp-{name}-{}", std::process::id()));
+        let result = Exporter::new(&repo, &url, &revision).export(&commit, sub.as_deref(), &tmp);
+        if let Err(e) = result {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        fs::rename(&tmp, &dest).map_err(|source| SourceError::State {
+            path: dest.display().to_string(),
+            source,
+        })?;
+    }
+    prune_snapshots(&snap_dir, &name);
+    tracing::info!(url = %url, reference, revision, fetched_objects, "fetched");
+    let root = match &sub {
+        Some(p) => dest.join(p),
+        None => dest,
+    };
+    Ok(Snapshot {
+        url: spec.url.clone(),
+        reference,
+        revision,
+        subject,
+        root,
+        previous: previous.map(|p| p.to_string()),
+        forced,
+        fetched_objects,
+    })
+}
+
+/// Resolves the user's ref against the remote's advertised refs.
+fn resolve(
+    repo: &Repository,
+    url: &str,
+    reference: Option<&str>,
+    heads: &[(String, Oid)],
+    default_branch: Option<String>,
+) -> Result<Target, SourceError> {
+    let listed = |name: &str| heads.iter().find(|(n, _)| n == name).map(|(_, o)| *o);
+    let as_target = |name: &str, oid: Oid| {
+        if name.starts_with("refs/heads/") {
+            Target::Branch(name.to_string(), oid)
+        } else {
+            Target::Tag(name.to_string(), oid)
+        }
+    };
+    let wanted = match reference {
+        None | Some("HEAD") => {
+            let branch = default_branch
+                .filter(|b| b.starts_with("refs/heads/"))
+                .or_else(|| {
+                    // No HEAD symref advertised: a branch at HEAD's commit.
+                    let head = listed("HEAD")?;
+                    heads
+                        .iter()
+                        .filter(|(n, o)| *o == head && n.starts_with("refs/heads/"))
+                        .map(|(n, _)| n.clone())
+                        .min_by_key(|n| {
+                            (n != "refs/heads/main", n != "refs/heads/master", n.clone())
+                        })
+                });
+            let Some(branch) = branch else {
+                return Err(SourceError::RefNotFound {
+                    url: url.to_string(),
+                    reference: "HEAD (the remote's default branch; is the repository empty?)"
+                        .into(),
+                });
+            };
+            return match listed(&branch) {
+                Some(oid) => Ok(Target::Branch(branch, oid)),
+                None => Err(SourceError::RefNotFound {
+                    url: url.to_string(),
+                    reference: branch,
+                }),
+            };
+        }
+        Some(r) => r,
+    };
+    let mut candidates = Vec::new();
+    if wanted.starts_with("refs/") {
+        candidates.push(wanted.to_string());
+    } else {
+        candidates.push(format!("refs/heads/{wanted}"));
+        candidates.push(format!("refs/tags/{wanted}"));
+    }
+    for c in &candidates {
+        if let Some(oid) = listed(c) {
+            return Ok(as_target(c, oid));
+        }
+    }
+    if is_hex_sha(wanted) {
+        return Ok(Target::Commit(wanted.to_ascii_lowercase()));
+    }
+    let branch = if wanted.starts_with("refs/heads/") {
+        wanted.to_string()
+    } else {
+        format!("refs/heads/{wanted}")
+    };
+    if let Ok(last) = repo.refname_to_id(&branch) {
+        return Err(SourceError::BranchDeleted {
+            url: url.to_string(),
+            branch: branch.trim_start_matches("refs/heads/").to_string(),
+            last: last.to_string(),
+        });
+    }
+    Err(SourceError::RefNotFound {
+        url: url.to_string(),
+        reference: wanted.to_string(),
+    })
+}
+
+fn peel_commit(repo: &Repository, id: Oid) -> Option<Oid> {
+    repo.find_object(id, None)
+        .ok()?
+        .peel_to_commit()
+        .ok()
+        .map(|c| c.id())
+}
+
+fn find_commit_hex(repo: &Repository, hex: &str) -> Option<Oid> {
+    if hex.len() == 40 {
+        let oid = Oid::from_str(hex).ok()?;
+        return repo.find_commit(oid).ok().map(|c| c.id());
+    }
+    repo.revparse_single(hex)
+        .ok()?
+        .peel_to_commit()
+        .ok()
+        .map(|c| c.id())
+}
+
+/// Marks a reused snapshot as recently used, so pruning keeps it.
+fn touch(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// Removes leftover temporary exports and all but the [`KEEP_SNAPSHOTS`] most recently used
+/// snapshots of one repository (never `keep`). Runs under the repository's lock.
+fn prune_snapshots(dir: &Path, keep: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut snaps = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".tmp-") {
+            let _ = fs::remove_dir_all(e.path());
+            continue;
+        }
+        if name == keep {
+            continue;
+        }
+        let mtime = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        snaps.push((mtime, e.path()));
+    }
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (_, path) in snaps.into_iter().skip(KEEP_SNAPSHOTS.saturating_sub(1)) {
+        if let Err(e) = fs::remove_dir_all(&path) {
+            tracing::warn!(snapshot = %path.display(), error = %e, "failed to remove an old snapshot");
+        }
+    }
+}
+
+/// Writes one commit's tree (or a part of it) to disk, checked and bounded.
+struct Exporter<'r> {
+    repo: &'r Repository,
+    url: &'r str,
+    revision: &'r str,
+    entries: usize,
+    bytes: u64,
+    /// Symlinks written: (path in the repository, path on disk).
+    links: Vec<(String, PathBuf)>,
+}
+
+impl<'r> Exporter<'r> {
+    fn new(repo: &'r Repository, url: &'r str, revision: &'r str) -> Self {
+        Exporter {
+            repo,
+            url,
+            revision,
+            entries: 0,
+            bytes: 0,
+            links: Vec::new(),
+        }
+    }
+
+    fn unsafe_tree(&self, path: &str, reason: impl Into<String>) -> SourceError {
+        SourceError::UnsafeTree {
+            url: self.url.to_string(),
+            revision: self.revision.to_string(),
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn too_large(&self, path: &str, reason: String) -> SourceError {
+        SourceError::TooLarge {
+            url: self.url.to_string(),
+            revision: self.revision.to_string(),
+            path: path.to_string(),
+            reason,
+        }
+    }
+
+    fn git(&self, path: &str, e: &git2::Error) -> SourceError {
+        SourceError::Cache {
+            url: self.url.to_string(),
+            reason: format!("cannot read {path} at {}: {}", self.revision, e.message()),
+        }
+    }
+
+    fn io(path: &Path, source: std::io::Error) -> SourceError {
+        SourceError::State {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Exports the tree of `commit` (or the entry at `sub`) under `tmp`, at `tmp/<sub>`.
+    fn export(
+        mut self,
+        commit: &git2::Commit<'_>,
+        sub: Option<&str>,
+        tmp: &Path,
+    ) -> Result<(), SourceError> {
+        let _ = fs::remove_dir_all(tmp);
+        fs::create_dir_all(tmp).map_err(|e| Self::io(tmp, e))?;
+        let tree = commit.tree().map_err(|e| self.git("the root tree", &e))?;
+        let export_root = match sub {
+            None => {
+                self.tree(&tree, tmp, "", 0)?;
+                tmp.to_path_buf()
+            }
+            Some(p) => {
+                let entry = tree.get_path(Path::new(p)).map_err(|e| {
+                    if e.code() == ErrorCode::NotFound {
+                        SourceError::PathNotFound {
+                            url: self.url.to_string(),
+                            revision: self.revision.to_string(),
+                            path: p.to_string(),
+                        }
+                    } else {
+                        self.git(p, &e)
+                    }
+                })?;
+                let dest = tmp.join(p);
+                if let Some(parent) = dest.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Self::io(parent, e))?;
+                }
+                match entry.kind() {
+                    Some(ObjectType::Tree) => {
+                        let sub_tree = self
+                            .repo
+                            .find_tree(entry.id())
+                            .map_err(|e| self.git(p, &e))?;
+                        fs::create_dir(&dest).map_err(|e| Self::io(&dest, e))?;
+                        self.tree(&sub_tree, &dest, p, 0)?;
+                    }
+                    Some(ObjectType::Blob) if entry.filemode() == 0o120000 => {
+                        return Err(self.unsafe_tree(
+                            p,
+                            "the path is a symlink; give the directory it points to",
+                        ));
+                    }
+                    Some(ObjectType::Blob) => {
+                        self.blob(entry.id(), entry.filemode(), &dest, p)?;
+                    }
+                    _ => {
+                        return Err(self.unsafe_tree(p, "submodules are not supported"));
+                    }
+                }
+                dest
+            }
+        };
+        self.check_links(&export_root)
+    }
+
+    fn tree(
+        &mut self,
+        tree: &git2::Tree<'_>,
+        dir: &Path,
+        prefix: &str,
+        depth: usize,
+    ) -> Result<(), SourceError> {
+        if depth >= MAX_DEPTH {
+            return Err(self.too_large(
+                prefix,
+                format!("directories nested deeper than {MAX_DEPTH}"),
+            ));
+        }
+        for entry in tree.iter() {
+            let raw = entry.name_bytes();
+            let shown = String::from_utf8_lossy(raw);
+            let path = if prefix.is_empty() {
+                shown.to_string()
+            } else {
+                format!("{prefix}/{shown}")
+            };
+            if raw.is_empty()
+                || raw == b"."
+                || raw == b".."
+                || raw.contains(&b'/')
+                || raw.contains(&0)
+            {
+                return Err(self.unsafe_tree(&path, "not a valid file name"));
+            }
+            if raw.eq_ignore_ascii_case(b".git") {
+                return Err(self.unsafe_tree(&path, "entries named .git are refused"));
+            }
+            self.entries += 1;
+            if self.entries > MAX_FILES {
+                return Err(self.too_large(
+                    &path,
+                    format!("more than {MAX_FILES} files and directories"),
+                ));
+            }
+            let dest = dir.join(
+                file_name(raw)
+                    .ok_or_else(|| self.unsafe_tree(&path, "not a valid UTF-8 file name"))?,
+            );
+            match (entry.kind(), entry.filemode()) {
+                (Some(ObjectType::Tree), _) => {
+                    let sub = self
+                        .repo
+                        .find_tree(entry.id())
+                        .map_err(|e| self.git(&path, &e))?;
+                    fs::create_dir(&dest).map_err(|e| Self::io(&dest, e))?;
+                    self.tree(&sub, &dest, &path, depth + 1)?;
+                }
+                (Some(ObjectType::Blob), 0o120000) => {
+                    self.symlink(entry.id(), &dest, &path, prefix)?
+                }
+                (Some(ObjectType::Blob), mode) => self.blob(entry.id(), mode, &dest, &path)?,
+                (Some(ObjectType::Commit), _) => {
+                    return Err(self.unsafe_tree(&path, "submodules are not supported"));
+                }
+                _ => return Err(self.unsafe_tree(&path, "unknown kind of tree entry")),
+            }
+        }
+        Ok(())
+    }
+
+    fn blob(&mut self, id: Oid, mode: i32, dest: &Path, path: &str) -> Result<(), SourceError> {
+        let odb = self.repo.odb().map_err(|e| self.git(path, &e))?;
+        let (size, _) = odb.read_header(id).map_err(|e| self.git(path, &e))?;
+        let size = size as u64;
+        if size > MAX_BLOB_BYTES {
+            return Err(self.too_large(
+                path,
+                format!("a file of {size} bytes; the limit is {MAX_BLOB_BYTES}"),
+            ));
+        }
+        self.bytes += size;
+        if self.bytes > MAX_TOTAL_BYTES {
+            return Err(self.too_large(path, format!("more than {MAX_TOTAL_BYTES} bytes in all")));
+        }
+        let blob = self.repo.find_blob(id).map_err(|e| self.git(path, &e))?;
+        let mut f = File::create(dest).map_err(|e| Self::io(dest, e))?;
+        f.write_all(blob.content()).map_err(|e| Self::io(dest, e))?;
+        set_read_only(&f, mode == 0o100755).map_err(|e| Self::io(dest, e))?;
+        Ok(())
+    }
+
+    fn symlink(&mut self, id: Oid, dest: &Path, path: &str, dir: &str) -> Result<(), SourceError> {
+        let odb = self.repo.odb().map_err(|e| self.git(path, &e))?;
+        let (size, _) = odb.read_header(id).map_err(|e| self.git(path, &e))?;
+        if size as u64 > MAX_LINK_BYTES {
+            return Err(self.unsafe_tree(path, "a symlink target longer than 4096 bytes"));
+        }
+        let blob = self.repo.find_blob(id).map_err(|e| self.git(path, &e))?;
+        let target = std::str::from_utf8(blob.content())
+            .map_err(|_| self.unsafe_tree(path, "a symlink target that is not UTF-8"))?
+            .to_string();
+        if !stays_inside(dir, &target) {
+            return Err(self.unsafe_tree(
+                path,
+                format!("symlink to {target:?} points outside the tree"),
+            ));
+        }
+        make_symlink(&target, dest).map_err(|e| Self::io(dest, e))?;
+        self.links.push((path.to_string(), dest.to_path_buf()));
+        Ok(())
+    }
+
+    /// Resolves every symlink written: one that leads out through other symlinks (`a -> b/..`
+    /// with `b -> .`) is refused too, dangling or not.
+    fn check_links(&self, root: &Path) -> Result<(), SourceError> {
+        if self.links.is_empty() {
+            return Ok(());
+        }
+        let real_root = root.canonicalize().map_err(|e| Self::io(root, e))?;
+        for (path, disk) in &self.links {
+            if !resolves_inside(disk, &real_root) {
+                return Err(self.unsafe_tree(path, "symlink resolves to a path outside the tree"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the symlink at `link` leads inside `real_root`. A dangling link is judged by the
+/// longest part of its target that exists.
+fn resolves_inside(link: &Path, real_root: &Path) -> bool {
+    if let Ok(real) = link.canonicalize() {
+        return real.starts_with(real_root);
+    }
+    let (Ok(target), Some(dir)) = (fs::read_link(link), link.parent()) else {
+        return false;
+    };
+    let mut p = dir.join(target);
+    while p.pop() {
+        if let Ok(real) = p.canonicalize() {
+            return real.starts_with(real_root);
+        }
+    }
+    false
+}
+
+/// Whether a symlink in directory `dir` (relative to the exported root) with `target` stays
+/// inside the root after lexical normalisation.
+fn stays_inside(dir: &str, target: &str) -> bool {
+    if target.is_empty()
+        || target.starts_with('/')
+        || target.starts_with('\\')
+        || target.contains('\0')
+    {
+        return false;
+    }
+    let mut depth: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if depth.pop().is_none() {
+                    return false;
+                }
+            }
+            other => {
+                if other.eq_ignore_ascii_case(".git") {
+                    return false;
+                }
+                depth.push(other);
+            }
+        }
+    }
+    true
+}
+
+#[cfg(unix)]
+fn file_name(raw: &[u8]) -> Option<&std::ffi::OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(std::ffi::OsStr::from_bytes(raw))
+}
+
+#[cfg(not(unix))]
+fn file_name(raw: &[u8]) -> Option<&std::ffi::OsStr> {
+    std::str::from_utf8(raw).ok().map(std::ffi::OsStr::new)
+}
+
+#[cfg(unix)]
+fn set_read_only(f: &File, executable: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(fs::Permissions::from_mode(if executable {
+        0o555
+    } else {
+        0o444
+    }))
+}
+
+#[cfg(not(unix))]
+fn set_read_only(f: &File, _executable: bool) -> std::io::Result<()> {
+    let mut p = f.metadata()?.permissions();
+    p.set_readonly(true);
+    f.set_permissions(p)
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &str, dest: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, dest)
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_target: &str, _dest: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "symlinks in repositories are only exported on unix",
+    ))
+}
+
+fn open_existing(state_dir: &Path, url: &str) -> Result<Option<Repository>, SourceError> {
+    let dir = super::cache_dir(state_dir, url)?;
+    if !dir.exists() {
+        return Ok(None);
+    }
+    Repository::open_bare(&dir)
+        .map(Some)
+        .map_err(|e| SourceError::Cache {
+            url: redact(url),
+            reason: format!("cannot open {}: {}", dir.display(), e.message()),
+        })
+}
+
+/// See [`crate::source::is_ancestor`].
+pub(crate) fn is_ancestor(
+    state_dir: &Path,
+    url: &str,
+    ancestor: &str,
+    descendant: &str,
+) -> Result<Option<bool>, SourceError> {
+    let Some(repo) = open_existing(state_dir, url)? else {
+        return Ok(None);
+    };
+    let (Some(a), Some(d)) = (
+        find_commit_hex(&repo, ancestor),
+        find_commit_hex(&repo, descendant),
+    ) else {
+        return Ok(None);
+    };
+    if a == d {
+        return Ok(Some(true));
+    }
+    repo.graph_descendant_of(d, a)
+        .map(Some)
+        .map_err(|e| SourceError::Cache {
+            url: redact(url),
+            reason: format!(
+                "cannot compare {ancestor} and {descendant}: {}",
+                e.message()
+            ),
+        })
+}
+
+/// See [`crate::source::commit_subject`].
+pub(crate) fn commit_subject(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+) -> Result<Option<String>, SourceError> {
+    if !is_hex_sha(revision) {
+        return Ok(None);
+    }
+    let Some(repo) = open_existing(state_dir, url)? else {
+        return Ok(None);
+    };
+    Ok(find_commit_hex(&repo, revision)
+        .and_then(|id| repo.find_commit(id).ok())
+        .map(|c| {
+            c.summary_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlink_targets() {
+        assert!(stays_inside("", "a/b"));
+        assert!(stays_inside("apps/web", "../common/x.yaml"));
+        assert!(stays_inside("apps", "./x/../y"));
+        assert!(!stays_inside("", "../x"));
+        assert!(!stays_inside("apps", "../../etc/passwd"));
+        assert!(!stays_inside("apps", "/etc/passwd"));
+        assert!(!stays_inside("", "a/../../b"));
+        assert!(!stays_inside("", ".git/config"));
+        assert!(!stays_inside("", ""));
+    }
+}
