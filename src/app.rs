@@ -230,6 +230,10 @@ pub fn render_app_with_summary(
             message: e.to_string(),
         })?;
     }
+    crate::triggers::check(&set).map_err(|e| AppError::Template {
+        app: app.name.clone(),
+        message: e.to_string(),
+    })?;
     let revision = match &ctx.revision {
         Some(r) => r.clone(),
         None => {

@@ -16,6 +16,8 @@
 //!   normalization, unified YAML diffs with Secret values masked. Depends only on `resource`.
 //! - [`reconcile`]: plan and apply one app's resource set — ownership marks, inventory, prune
 //!   guards, kind order, one transaction ([`reconcile::sync_once`]).
+//! - [`triggers`]: the trigger graph — which ImageStreamTag fires which build and rollout,
+//!   cycle refusal, cascade plans, tree/DOT/JSON/SVG output. Depends only on `resource`.
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs; [`newapp`] adds what
 //!   `oc new-app --template` adds and records a new-app app's source.
@@ -49,3 +51,4 @@ pub mod reconcile;
 pub mod resource;
 pub mod source;
 pub mod template;
+pub mod triggers;

@@ -7,6 +7,7 @@ pub mod cluster;
 mod delete;
 mod describe;
 mod get;
+mod graph;
 mod import_image;
 mod logs;
 mod new_app;
@@ -22,6 +23,7 @@ mod start_build;
 mod status;
 mod sync;
 mod tag;
+mod target;
 pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
@@ -91,6 +93,9 @@ enum Command {
     /// Show every app's revision, last sync, result and drift, from the state.
     #[command(after_help = status::EXAMPLES)]
     Status(status::StatusArgs),
+    /// Show the image-trigger graph (tree, DOT, JSON, SVG) and what a tag change would rebuild.
+    #[command(after_help = graph::EXAMPLES)]
+    Graph(graph::GraphArgs),
 }
 
 /// Runs kascade with the process's arguments and returns its exit code.
@@ -125,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Describe(a) => describe::exec(a),
         Command::Run(a) => run::exec(a),
         Command::Status(a) => status::exec(a),
+        Command::Graph(a) => graph::exec(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

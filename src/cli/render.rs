@@ -41,6 +41,7 @@ pub fn exec(args: RenderArgs) -> anyhow::Result<u8> {
             ..Default::default()
         },
     )?;
+    crate::triggers::check(&rendered.set)?;
     let objects: Vec<&serde_json::Value> = rendered.set.objects().collect();
     output::print_objects(&objects, args.output, true)?;
     tracing::info!(objects = objects.len(), "rendered {}", args.path.display());

@@ -9,12 +9,10 @@ use clap::Args;
 use super::progress::Progress;
 use crate::app::{self, RenderContext};
 use crate::cluster::Cluster;
-use crate::config::{AppConfig, AppSource, Config};
+use crate::config::{AppConfig, AppSource};
 use crate::diff::Action;
-use crate::newapp;
 use crate::reconcile::{Plan, Policy};
 use crate::source::{self, Auth, Snapshot, SourceError, SourceSpec, Transport};
-use crate::template::openshift::params;
 
 pub const SYNC_EXAMPLES: &str = "Examples:
   # Sync every app of the repository's kascade.yaml into the embedded cluster
@@ -51,23 +49,8 @@ Exit codes: 0 no difference, 1 differences, 2 error.";
 /// What to sync and where (shared by `sync` and `diff`).
 #[derive(Debug, Args)]
 pub struct Target {
-    /// A file or directory to render as one app (repeatable); instead of kascade.yaml.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    files: Vec<PathBuf>,
-    /// A catalog template to process as one app; instead of kascade.yaml.
-    #[arg(long, value_name = "NAME", conflicts_with = "files")]
-    template: Option<String>,
-    /// A template parameter, KEY=VALUE (with --template, or with --app for an app made by
-    /// `kascade new-app`, where it replaces the recorded value).
-    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
-    param: Vec<String>,
-    /// A dotenv parameter file (with --template, or --app as for -p).
-    #[arg(long = "param-file", value_name = "FILE")]
-    param_file: Vec<PathBuf>,
-    /// The app declaration file [default: ./kascade.yaml; with --repo, kascade.yaml of the
-    /// fetched directory, and FILE is relative to it].
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "template"])]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    apps: super::target::AppsArgs,
     /// A Git repository to sync from (https://…, ssh://…, git@host:path, file://… or a path),
     /// fetched into the state directory.
     #[arg(long, value_name = "URL", conflicts_with_all = ["files", "template"])]
@@ -84,21 +67,8 @@ pub struct Target {
     /// one) instead of refusing.
     #[arg(long)]
     allow_force_push: bool,
-    /// The app: which one of kascade.yaml, or the name of the -f/--template app. Alone (no
-    /// kascade.yaml here), an app made by `kascade new-app`, rendered from its recorded source.
-    #[arg(long, value_name = "NAME")]
-    app: Option<String>,
-    /// Namespace for namespaced objects that name none (-f/--template apps) [default: default].
-    #[arg(short = 'n', long, value_name = "NS")]
-    namespace: Option<String>,
-    /// A directory of extra catalog templates.
-    #[arg(long = "templates", value_name = "DIR")]
-    templates: Vec<PathBuf>,
     #[command(flatten)]
     cluster: super::cluster::ClusterArgs,
-    /// Seed for newly generated parameter values (values already stored are always reused).
-    #[arg(long)]
-    seed: Option<u64>,
     /// Delete objects of the app that are no longer rendered.
     #[arg(long)]
     prune: bool,
@@ -168,48 +138,6 @@ pub struct DiffArgs {
     target: Target,
 }
 
-/// An app made by `kascade new-app`, from the source recorded in the cluster, with `-p` and
-/// `--param-file` values replacing recorded ones.
-fn recorded_app(
-    t: &Target,
-    cluster: &dyn Cluster,
-    name: &str,
-    policy: Policy,
-) -> anyhow::Result<AppConfig> {
-    let Some((mut source, namespace)) = newapp::stored_source(cluster, name)? else {
-        bail!(
-            "app {name:?} has no recorded source in {}: only apps made by `kascade new-app` have one; give -f PATH, --template NAME or --config FILE",
-            cluster.describe()
-        );
-    };
-    if let Some(ns) = &t.namespace
-        && *ns != namespace
-    {
-        bail!("app {name:?} lives in namespace {namespace:?}, not {ns:?}");
-    }
-    let mut given = params::parse_cli_assignments(&t.param)?;
-    for f in &t.param_file {
-        let display = f.display().to_string();
-        for (k, v) in params::read_env_file(&display, None)? {
-            if !given.iter().any(|(key, _)| *key == k) {
-                given.push((k, v));
-            }
-        }
-    }
-    for (k, v) in given {
-        match source.parameters.iter_mut().find(|(key, _)| *key == k) {
-            Some(slot) => slot.1 = v,
-            None => source.parameters.push((k, v)),
-        }
-    }
-    Ok(app::ad_hoc(
-        name.to_string(),
-        namespace,
-        AppSource::NewApp(Box::new(source)),
-        policy,
-    ))
-}
-
 /// An app to sync, with the Git snapshot it renders when it comes from a repository.
 struct Planned {
     app: AppConfig,
@@ -230,7 +158,7 @@ impl Target {
 /// or --repo without a kascade.yaml; apps with a `source` fetched.
 fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, RenderContext)> {
     let Some(url) = &t.repo else {
-        let (apps, ctx) = local_apps(t, cluster)?;
+        let (apps, ctx) = t.apps.local_apps(cluster, policy_flags(t))?;
         let auth = t.auth();
         let planned = apps
             .into_iter()
@@ -246,11 +174,11 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
     let auth = t.auth();
     let snap = source::fetch(t.state(), &spec, &auth)?;
     let mut ctx = RenderContext {
-        template_dirs: t.templates.clone(),
-        seed: t.seed,
+        template_dirs: t.apps.templates.clone(),
+        seed: t.apps.seed,
         revision: None,
     };
-    let config_path = match &t.config {
+    let config_path = match &t.apps.config {
         Some(c) => Some(
             crate::config::confined(&snap.root, &c.to_string_lossy())
                 .map_err(|m| anyhow::anyhow!("--config {}: {m}", c.display()))?,
@@ -258,9 +186,9 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
         None => Some(snap.root.join("kascade.yaml")).filter(|p| p.is_file()),
     };
     let Some(config_path) = config_path else {
-        let namespace = namespace_flag(t)?;
+        let namespace = t.apps.namespace_flag()?;
         let derived = app::derive_name(t.repo_path.as_deref().unwrap_or(url));
-        let name = t.app.clone().unwrap_or(derived);
+        let name = t.apps.app.clone().unwrap_or(derived);
         if !crate::config::is_dns_label(&name) {
             bail!("app name {name:?} is not a DNS label (lower-case letters, digits and '-')");
         }
@@ -278,7 +206,9 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
             ctx,
         ));
     };
-    let selected = declared_apps(t, &config_path, &mut ctx)?;
+    let selected = t
+        .apps
+        .declared_apps(&config_path, &mut ctx, &policy_flags(t))?;
     let planned = selected
         .into_iter()
         .map(|a| match a.source {
@@ -310,14 +240,6 @@ fn resolve_git(t: &Target, app: AppConfig, auth: &Auth, from_git: bool) -> anyho
     Ok(Planned { app, snapshot })
 }
 
-fn namespace_flag(t: &Target) -> anyhow::Result<String> {
-    let namespace = t.namespace.clone().unwrap_or_else(|| "default".to_string());
-    if !crate::config::is_dns_label(&namespace) {
-        bail!("namespace {namespace:?} is not a valid namespace name");
-    }
-    Ok(namespace)
-}
-
 fn policy_flags(t: &Target) -> Policy {
     Policy {
         prune: t.prune,
@@ -326,110 +248,6 @@ fn policy_flags(t: &Target) -> Policy {
         prune_namespaces: false,
         prune_pvcs: false,
     }
-}
-
-fn local_apps(
-    t: &Target,
-    cluster: &dyn Cluster,
-) -> anyhow::Result<(Vec<AppConfig>, RenderContext)> {
-    let mut ctx = RenderContext {
-        template_dirs: t.templates.clone(),
-        seed: t.seed,
-        revision: None,
-    };
-    let flags = policy_flags(t);
-    if !t.files.is_empty() || t.template.is_some() {
-        if t.template.is_none() && (!t.param.is_empty() || !t.param_file.is_empty()) {
-            bail!(
-                "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
-            );
-        }
-        let namespace = namespace_flag(t)?;
-        let (source, derived) = if let Some(name) = &t.template {
-            let cli = params::parse_cli_assignments(&t.param)?;
-            (
-                AppSource::Template {
-                    name: name.clone(),
-                    parameters: cli,
-                    parameter_files: t.param_file.clone(),
-                },
-                app::derive_name(name),
-            )
-        } else if t.files.len() == 1 {
-            (
-                AppSource::Path(t.files[0].clone()),
-                app::derive_name(&t.files[0].to_string_lossy()),
-            )
-        } else {
-            bail!(
-                "give one -f PATH per app (a directory holds many files); for several apps, declare them in kascade.yaml"
-            );
-        };
-        let name = t.app.clone().unwrap_or(derived);
-        if !crate::config::is_dns_label(&name) {
-            bail!("app name {name:?} is not a DNS label (lower-case letters, digits and '-')");
-        }
-        return Ok((vec![app::ad_hoc(name, namespace, source, flags)], ctx));
-    }
-    let path = t
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("kascade.yaml"));
-    if t.config.is_none()
-        && !path.exists()
-        && let Some(name) = &t.app
-    {
-        return Ok((vec![recorded_app(t, cluster, name, flags)?], ctx));
-    }
-    if !t.param.is_empty() || !t.param_file.is_empty() {
-        bail!(
-            "-p and --param-file apply to --template NAME, or to --app NAME of an app made by `kascade new-app`"
-        );
-    }
-    if !path.exists() {
-        bail!(
-            "no {} here: give -f PATH, --template NAME, --repo URL or --config FILE (see kascade sync --help)",
-            path.display()
-        );
-    }
-    let selected = declared_apps(t, &path, &mut ctx)?;
-    Ok((selected, ctx))
-}
-
-/// The apps of a kascade.yaml, those chosen with --app, with the policy flags applied.
-fn declared_apps(
-    t: &Target,
-    path: &Path,
-    ctx: &mut RenderContext,
-) -> anyhow::Result<Vec<AppConfig>> {
-    let flags = policy_flags(t);
-    let config = Config::load(path)?;
-    if let Some(dir) = &config.templates_dir {
-        ctx.template_dirs.push(dir.clone());
-    }
-    let mut selected: Vec<AppConfig> = match &t.app {
-        Some(name) => {
-            let found: Vec<AppConfig> = config
-                .apps
-                .iter()
-                .filter(|a| &a.name == name)
-                .cloned()
-                .collect();
-            if found.is_empty() {
-                bail!("app {name:?} is not declared in {}", path.display());
-            }
-            found
-        }
-        None => config.apps.clone(),
-    };
-    for a in &mut selected {
-        a.policy.prune |= flags.prune;
-        a.policy.allow_empty |= flags.allow_empty;
-        if flags.max_deletions.is_some() {
-            a.policy.max_deletions = flags.max_deletions;
-        }
-    }
-    Ok(selected)
 }
 
 fn color() -> bool {

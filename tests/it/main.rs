@@ -11,6 +11,7 @@ mod diff;
 mod git;
 mod gitops;
 mod golden;
+mod graph;
 #[cfg(feature = "kube")]
 mod kube;
 mod objects;
