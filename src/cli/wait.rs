@@ -43,6 +43,9 @@ impl Observer for Observe {
     }
 }
 
+/// The marker holding the resourceVersion at which the controllers last settled the cluster.
+const SETTLED_AT: &str = "controllers-settled-at";
+
 /// Runs the controllers of the embedded cluster until it settles; `None` with `--no-wait` or
 /// on another backend (where the platform runs builds and triggers).
 pub fn settle(cluster: &ClusterArgs, wait: &WaitArgs) -> anyhow::Result<Option<Report>> {
@@ -55,12 +58,19 @@ pub fn settle(cluster: &ClusterArgs, wait: &WaitArgs) -> anyhow::Result<Option<R
             cluster.state.display()
         )
     })?;
+    // The controllers settled the cluster at some resourceVersion; when nothing has been
+    // written since, there is nothing for them to do (a no-op sync stays cheap).
+    let position = local.resource_version()?.to_string();
+    if local.marker(SETTLED_AT)?.as_deref() == Some(position.as_str()) {
+        return Ok(Some(Report::default()));
+    }
     let mut observe = Observe {
         spinner: Progress::spinner("settling the embedded cluster"),
         steps: 0,
     };
     let report = controllers::run_until_settled(&mut local, &Options::default(), &mut observe)
         .context("the embedded cluster's controllers failed")?;
+    local.set_marker(SETTLED_AT, &local.resource_version()?.to_string())?;
     Ok(Some(report))
 }
 

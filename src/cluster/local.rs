@@ -325,6 +325,31 @@ impl LocalCluster {
         Ok(out)
     }
 
+    /// A value kascade keeps beside the objects (not an object: no resourceVersion, no
+    /// event), by key.
+    pub fn marker(&self, key: &str) -> Result<Option<String>, ClusterError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [format!("marker:{key}")],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err(&self.path))
+    }
+
+    /// Sets a [`LocalCluster::marker`].
+    pub fn set_marker(&self, key: &str, value: &str) -> Result<(), ClusterError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![format!("marker:{key}"), value],
+            )
+            .map_err(db_err(&self.path))?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`: `ok`, or SQLite's list of problems.
     pub fn integrity_check(&self) -> Result<String, ClusterError> {
         self.conn

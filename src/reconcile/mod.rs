@@ -326,6 +326,10 @@ pub fn plan(
     }
     let slow_keys: Vec<ResourceKey> = slow.iter().map(|r| r.key.clone()).collect();
     let lives = cluster.get_many(&slow_keys)?;
+    // Objects something else changed since the last sync (a controller setting an image or
+    // a condition) that still match what kascade wants: the inventory takes their new
+    // resourceVersion, so the next sync finds them on the fast path again.
+    let mut versions_moved = false;
     for (r, live) in slow.into_iter().zip(lives) {
         let last_version = previous.members.get(&r.key);
         let last_applied = match last_version {
@@ -362,10 +366,14 @@ pub fn plan(
             },
             _ => None,
         };
+        let live_version = live.as_ref().and_then(resource_version);
+        versions_moved |= d.action == Action::Unchanged
+            && last_version.is_some()
+            && live_version.as_ref() != last_version;
         objects.push(PlannedObject {
             diff: d,
             write,
-            live_version: live.as_ref().and_then(resource_version),
+            live_version,
             applied: Some(r.object),
         });
     }
@@ -435,8 +443,10 @@ pub fn plan(
     prunes.sort_by_cached_key(|o| std::cmp::Reverse(order::rank(&o.diff.key.kind)));
     objects.extend(prunes);
     // The inventory changes when a desired object is new to it or a member leaves it (kept
-    // members stay, and they all come from the previous inventory).
-    let record_changes = previous.revision != app.revision
+    // members stay, and they all come from the previous inventory), or a member's
+    // resourceVersion moved.
+    let record_changes = versions_moved
+        || previous.revision != app.revision
         || desired_keys.len() + kept.len() != previous.members.len()
         || desired_keys
             .iter()
@@ -457,7 +467,8 @@ pub struct SyncReport {
     pub summary: Summary,
     /// The revision recorded.
     pub revision: Option<String>,
-    /// Whether anything was written at all.
+    /// Whether any object was created, changed or deleted (a sync that only brings the app's
+    /// record up to date writes no object).
     pub wrote: bool,
 }
 
@@ -533,7 +544,7 @@ pub fn apply(cluster: &mut dyn Cluster, plan: &mut Plan) -> Result<SyncReport, R
     Ok(SyncReport {
         summary,
         revision: plan.app.revision.clone(),
-        wrote: true,
+        wrote: summary.has_changes(),
     })
 }
 
