@@ -11,7 +11,7 @@ const MAX_KNOWN_HOSTS_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a known_hosts file says about a host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     /// A line names the host with this key.
     Trusted,
     /// The key is marked `@revoked`.
@@ -44,7 +44,7 @@ pub(crate) fn check(
 }
 
 /// [`check`] on the file's text.
-pub(crate) fn check_text(text: &str, host: &str, port: Option<u16>, key: &[u8]) -> Verdict {
+pub fn check_text(text: &str, host: &str, port: Option<u16>, key: &[u8]) -> Verdict {
     let host = host.to_ascii_lowercase();
     let name = match port {
         Some(p) if p != 22 => format!("[{host}]:{p}"),

@@ -27,7 +27,9 @@
 //! ssh-agent and checks the server's host key against a known_hosts file.
 
 pub mod git;
-mod known_hosts;
+/// known_hosts checking; public only so the fuzz targets reach it.
+#[doc(hidden)]
+pub mod known_hosts;
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
