@@ -382,8 +382,10 @@ pub fn classify(url: &str) -> Result<RepoUrl, SourceError> {
         return Err(unsupported(url, "the url is empty"));
     }
     if url.len() > MAX_URL_BYTES {
+        // The first 64 characters (not bytes: a multi-byte character may straddle byte 64).
+        let head: String = url.chars().take(64).collect();
         return Err(unsupported(
-            &url[..64],
+            &head,
             format!("longer than {MAX_URL_BYTES} bytes"),
         ));
     }
@@ -688,6 +690,16 @@ pub fn check_fast_forward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlong_urls_are_refused_at_any_character_boundary() {
+        // Byte 64 falls inside an `é` (11 ASCII bytes, then 2-byte characters): the message
+        // used to slice there and panic.
+        let url = format!("https://ab/{}", "é".repeat(MAX_URL_BYTES));
+        let err = classify(&url).unwrap_err().to_string();
+        assert!(err.contains("longer than 4096 bytes"), "{err}");
+        assert!(err.contains("https://ab/é"), "{err}");
+    }
 
     #[test]
     fn urls() {
