@@ -16,6 +16,9 @@ pub const EXAMPLES: &str = "Examples:
   # Build httpd-base from the head of its ref; app-a and app-b rebuild after it
   kascade start-build httpd-base -n lab
 
+  # Which builds and rollouts starting httpd-base would set off, starting nothing
+  kascade start-build httpd-base -n lab --dry-run
+
   # Build a given commit and print the build's log
   kascade start-build app-a --commit 3f2a91c --follow -n lab
 
@@ -36,6 +39,10 @@ pub struct StartBuildArgs {
     /// The namespace.
     #[arg(short = 'n', long, default_value = "default")]
     namespace: String,
+    /// Start nothing; print which builds would run, in which order (this one and every build
+    /// its output triggers), and which workloads would roll out.
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -49,6 +56,18 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
         .or_else(|| args.name.strip_prefix("buildconfig/"))
         .unwrap_or(&args.name)
         .to_string();
+    if args.dry_run {
+        let cluster = args.cluster.open()?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "would start a build of buildconfig/{name} (dry run)")?;
+        super::graph::print_cascade_plan(
+            cluster.as_ref(),
+            &[format!("bc/{name}")],
+            &args.namespace,
+            &mut out,
+        )?;
+        return Ok(0);
+    }
     let mut cluster = wait::open_local(&args.cluster, "start-build")?;
     let b =
         buildconfigs::start_build(&mut cluster, &args.namespace, &name, args.commit.as_deref())?;
