@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::Value;
 
-use super::cluster::ClusterArgs;
+use super::cluster::{Backend, ClusterArgs};
 use super::wait::{self, WaitArgs};
 use crate::controllers::build;
 use crate::controllers::buildconfigs;
@@ -18,6 +18,9 @@ pub const EXAMPLES: &str = "Examples:
 
   # Which builds and rollouts starting httpd-base would set off, starting nothing
   kascade start-build httpd-base -n lab --dry-run
+
+  # On OpenShift: ask the platform to build (the BuildConfig's instantiate subresource)
+  kascade start-build httpd-base -n lab --cluster kube
 
   # Build a given commit and print the build's log
   kascade start-build app-a --commit 3f2a91c --follow -n lab
@@ -65,6 +68,23 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
             &[format!("bc/{name}")],
             &args.namespace,
             &mut out,
+        )?;
+        return Ok(0);
+    }
+    if args.cluster.backend == Backend::Kube {
+        // On OpenShift the platform builds: ask it to, and leave the rest to it.
+        if args.follow {
+            bail!(
+                "--follow needs the embedded cluster; on --cluster kube use `oc logs -f build/NAME`"
+            );
+        }
+        let mut cluster = args.cluster.open()?;
+        let b = cluster.instantiate_build(&args.namespace, &name, args.commit.as_deref())?;
+        let key = ResourceKey::of(&b)?;
+        writeln!(
+            io::stdout().lock(),
+            "build.build.openshift.io/{} started",
+            key.name
         )?;
         return Ok(0);
     }
