@@ -123,18 +123,58 @@ fn build(args: &GraphArgs) -> anyhow::Result<Graph> {
         }
     }
     if let Some(cluster) = &live {
-        builder.set_default_namespace("default");
-        let held = cluster.kinds()?;
-        for &(group, kind) in triggers::KINDS {
-            if !held.iter().any(|(g, k)| g == group && k == kind) {
-                continue;
-            }
-            for object in cluster.list(group, kind, None, &Selector::everything())? {
-                builder.add(&object, true);
-            }
-        }
+        add_live(&mut builder, cluster.as_ref())?;
     }
     Ok(builder.finish())
+}
+
+/// Adds every trigger-bearing object of the live cluster to the graph.
+fn add_live(builder: &mut GraphBuilder, cluster: &dyn Cluster) -> anyhow::Result<()> {
+    builder.set_default_namespace("default");
+    let held = cluster.kinds()?;
+    for &(group, kind) in triggers::KINDS {
+        if !held.iter().any(|(g, k)| g == group && k == kind) {
+            continue;
+        }
+        for object in cluster.list(group, kind, None, &Selector::everything())? {
+            builder.add(&object, true);
+        }
+    }
+    Ok(())
+}
+
+/// Prints what a change of `changed` (tags as `[ns/]stream:tag`, or `bc/NAME`) would set off
+/// in the live cluster: the builds in order and the rollouts — `tag --dry-run` and
+/// `start-build --dry-run`.
+pub(crate) fn print_cascade_plan(
+    cluster: &dyn Cluster,
+    changed: &[String],
+    namespace: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut builder = GraphBuilder::new(namespace);
+    add_live(&mut builder, cluster)?;
+    let graph = builder.finish();
+    let mut nodes = Vec::new();
+    for spec in changed {
+        match graph.resolve(spec, Some(namespace)) {
+            Ok(id) => nodes.push(id),
+            // A tag nothing refers to: moving it sets nothing off.
+            Err(_) if !spec.starts_with("bc/") => {
+                writeln!(
+                    out,
+                    "no trigger follows {spec}: nothing would build or roll out"
+                )?;
+            }
+            Err(e) => bail!(e),
+        }
+    }
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    let plan = triggers::plan(&graph, &nodes)?;
+    out.write_all(output::plan_text(&graph, &plan).as_bytes())?;
+    Ok(())
 }
 
 fn resolve(graph: &Graph, specs: &[String], ns: Option<&str>) -> anyhow::Result<Vec<NodeId>> {

@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::Value;
 
-use super::cluster::ClusterArgs;
+use super::cluster::{Backend, ClusterArgs};
 use super::wait::{self, WaitArgs};
 use crate::controllers::build;
 use crate::controllers::buildconfigs;
@@ -15,6 +15,12 @@ use crate::resource::ResourceKey;
 pub const EXAMPLES: &str = "Examples:
   # Build httpd-base from the head of its ref; app-a and app-b rebuild after it
   kascade start-build httpd-base -n lab
+
+  # Which builds and rollouts starting httpd-base would set off, starting nothing
+  kascade start-build httpd-base -n lab --dry-run
+
+  # On OpenShift: ask the platform to build (the BuildConfig's instantiate subresource)
+  kascade start-build httpd-base -n lab --cluster kube
 
   # Build a given commit and print the build's log
   kascade start-build app-a --commit 3f2a91c --follow -n lab
@@ -36,6 +42,10 @@ pub struct StartBuildArgs {
     /// The namespace.
     #[arg(short = 'n', long, default_value = "default")]
     namespace: String,
+    /// Start nothing; print which builds would run, in which order (this one and every build
+    /// its output triggers), and which workloads would roll out.
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -49,6 +59,35 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
         .or_else(|| args.name.strip_prefix("buildconfig/"))
         .unwrap_or(&args.name)
         .to_string();
+    if args.dry_run {
+        let cluster = args.cluster.open()?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "would start a build of buildconfig/{name} (dry run)")?;
+        super::graph::print_cascade_plan(
+            cluster.as_ref(),
+            &[format!("bc/{name}")],
+            &args.namespace,
+            &mut out,
+        )?;
+        return Ok(0);
+    }
+    if args.cluster.backend == Backend::Kube {
+        // On OpenShift the platform builds: ask it to, and leave the rest to it.
+        if args.follow {
+            bail!(
+                "--follow needs the embedded cluster; on --cluster kube use `oc logs -f build/NAME`"
+            );
+        }
+        let mut cluster = args.cluster.open()?;
+        let b = cluster.instantiate_build(&args.namespace, &name, args.commit.as_deref())?;
+        let key = ResourceKey::of(&b)?;
+        writeln!(
+            io::stdout().lock(),
+            "build.build.openshift.io/{} started",
+            key.name
+        )?;
+        return Ok(0);
+    }
     let mut cluster = wait::open_local(&args.cluster, "start-build")?;
     let b =
         buildconfigs::start_build(&mut cluster, &args.namespace, &name, args.commit.as_deref())?;

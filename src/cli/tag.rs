@@ -18,6 +18,9 @@ pub const EXAMPLES: &str = "Examples:
   # Import an external image, and re-import it every 15 minutes
   kascade tag quay.io/org/base:9 base:latest --scheduled -n lab
 
+  # What moving a base image would rebuild and roll out, changing nothing
+  kascade tag docker.io/library/centos@sha256:<digest> centos:7 -n lab --dry-run
+
   # Delete a tag
   kascade tag -d app:old -n lab";
 
@@ -50,6 +53,10 @@ pub struct TagArgs {
     /// Delete the named tags.
     #[arg(short = 'd', long)]
     delete: bool,
+    /// Change nothing; print which builds would run, in which order, and which workloads
+    /// would roll out when the destination tags move.
+    #[arg(long, conflicts_with = "delete")]
+    dry_run: bool,
     /// The namespace of names that give none.
     #[arg(short = 'n', long, default_value = "default")]
     namespace: String,
@@ -60,6 +67,18 @@ pub struct TagArgs {
 }
 
 pub fn exec(args: TagArgs) -> anyhow::Result<u8> {
+    if args.dry_run {
+        let Some((src, dests)) = args.names.split_first().filter(|(_, d)| !d.is_empty()) else {
+            anyhow::bail!("give a SOURCE and at least one DEST");
+        };
+        let cluster = args.cluster.open()?;
+        let mut out = io::stdout().lock();
+        for d in dests {
+            writeln!(out, "would tag {src} into {d} (dry run)")?;
+        }
+        super::graph::print_cascade_plan(cluster.as_ref(), dests, &args.namespace, &mut out)?;
+        return Ok(0);
+    }
     let mut cluster = wait::open_local(&args.cluster, "tag")?;
     let messages = {
         let mut txn = cluster.begin()?;

@@ -77,7 +77,9 @@ use std::sync::{Arc, Mutex};
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::Request;
-use kube::core::params::{DeleteParams, GetParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::core::params::{
+    DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,
+};
 use serde_json::{Map, Value, json};
 
 use super::{Change, Cluster, ClusterError, Inventory, InventoryUpdate, Selector, Write};
@@ -1235,6 +1237,29 @@ async fn apply(
     client.request::<Value>(req).await
 }
 
+/// POSTs a BuildRequest to a BuildConfig's `instantiate` subresource.
+async fn instantiate(
+    client: Client,
+    path: String,
+    name: String,
+    commit: Option<String>,
+) -> Result<Value, kube::Error> {
+    let mut request = serde_json::json!({
+        "kind": "BuildRequest",
+        "apiVersion": "build.openshift.io/v1",
+        "metadata": {"name": name},
+        "triggeredBy": [{"message": "Manually triggered"}],
+    });
+    if let Some(sha) = commit {
+        request["revision"] = serde_json::json!({"type": "Git", "git": {"commit": sha}});
+    }
+    let body = serde_json::to_vec(&request).map_err(kube::Error::SerdeError)?;
+    let req = Request::new(path)
+        .create_subresource("instantiate", &name, &PostParams::default(), body)
+        .map_err(kube::Error::BuildRequest)?;
+    client.request::<Value>(req).await
+}
+
 async fn delete(
     client: Client,
     path: String,
@@ -1674,6 +1699,26 @@ impl Cluster for KubeCluster {
             self.write_inventory(&update.app, &inventory)?;
         }
         Ok(())
+    }
+
+    fn instantiate_build(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        commit: Option<&str>,
+    ) -> Result<Value, ClusterError> {
+        let key = ResourceKey::new("build.openshift.io", "BuildConfig", namespace, name);
+        let Some(at) = self.locate(&key)? else {
+            return Err(self.not_served("build.openshift.io", "BuildConfig", Some(&key)));
+        };
+        self.rt
+            .block_on(instantiate(
+                self.client.clone(),
+                at.path,
+                name.to_string(),
+                commit.map(str::to_string),
+            ))
+            .map_err(|e| self.error(e, Some(&key), "instantiate"))
     }
 
     fn delete(&mut self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {

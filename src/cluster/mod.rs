@@ -164,6 +164,22 @@ pub trait Cluster: Send {
     /// did not exist.
     fn delete(&mut self, key: &ResourceKey) -> Result<Option<Value>, ClusterError>;
 
+    /// Starts a build of a BuildConfig through the platform (OpenShift's `instantiate`
+    /// subresource), at `commit` when given; returns the Build the server created. The
+    /// embedded cluster starts builds with its own controllers instead.
+    fn instantiate_build(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        commit: Option<&str>,
+    ) -> Result<Value, ClusterError> {
+        let _ = (namespace, name, commit);
+        Err(ClusterError::unsupported(
+            "starting builds through the API",
+            &self.describe(),
+        ))
+    }
+
     /// The newest resourceVersion (the position of the change feed).
     fn resource_version(&self) -> Result<u64, ClusterError> {
         Err(ClusterError::unsupported(

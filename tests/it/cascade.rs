@@ -254,6 +254,39 @@ fn seed_lab_builds_in_order_rolls_out_once_and_reruns_change_nothing() {
         )],
         "ssl",
     );
+    // The dry runs print the plan and change nothing.
+    let before = lab.versions();
+    let plan = lab.ok(&["start-build", "httpd-base", "--dry-run"]).stdout;
+    let at = |needle: &str| {
+        plan.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in the plan:\n{plan}"))
+    };
+    assert!(plan.contains("3 builds, 2 rollouts"), "{plan}");
+    assert!(
+        at("stage 1  bc/httpd-base") < at("stage 2  bc/app-a"),
+        "{plan}"
+    );
+    assert!(
+        at("stage 2  bc/app-b") < at("dc/app-a  on istag/app-a:latest"),
+        "{plan}"
+    );
+    assert!(plan.contains("dc/app-b  on istag/app-b:latest"), "{plan}");
+    let plan = lab
+        .ok(&["tag", "centos:7", "httpd-base:probe", "--dry-run"])
+        .stdout;
+    assert!(
+        plan.contains("would tag centos:7 into httpd-base:probe"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("no trigger follows httpd-base:probe"),
+        "{plan}"
+    );
+    let plan = lab
+        .ok(&["tag", "registry.example.com/centos@sha256:1111111111111111111111111111111111111111111111111111111111111111", "centos:7", "--dry-run"])
+        .stdout;
+    assert!(plan.contains("3 builds, 2 rollouts"), "{plan}");
+    assert_eq!(lab.versions(), before);
     let run = lab.ok(&["start-build", "httpd-base"]);
     assert!(
         run.stdout

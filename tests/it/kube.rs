@@ -304,6 +304,67 @@ impl Drop for Fake {
     }
 }
 
+/// OpenShift's `buildconfigs/NAME/instantiate`: a BuildRequest in, a new Build out.
+fn instantiate(st: &Shared, ns: &str, name: &str, body: &[u8], line: &str) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return status(400, "BadRequest", "not JSON".into(), json!({}));
+    };
+    if request["kind"] != "BuildRequest" || request["metadata"]["name"] != name {
+        return status(
+            400,
+            "BadRequest",
+            format!("not a BuildRequest for {name}"),
+            json!({}),
+        );
+    }
+    let mut st = st.lock().unwrap();
+    st.bodies.push((line.to_string(), request.clone()));
+    let bc = (
+        "build.openshift.io".to_string(),
+        "buildconfigs".to_string(),
+        ns.to_string(),
+        name.to_string(),
+    );
+    if !st.objects.contains_key(&bc) {
+        return status(
+            404,
+            "NotFound",
+            format!("buildconfigs.build.openshift.io {name:?} not found"),
+            json!({"name": name, "group": "build.openshift.io", "kind": "buildconfigs"}),
+        );
+    }
+    let n = st
+        .objects
+        .keys()
+        .filter(|(g, p, n2, b)| {
+            g == "build.openshift.io"
+                && p == "builds"
+                && n2 == ns
+                && b.starts_with(&format!("{name}-"))
+        })
+        .count()
+        + 1;
+    st.rv += 1;
+    let build_name = format!("{name}-{n}");
+    let build = json!({
+        "apiVersion": "build.openshift.io/v1", "kind": "Build",
+        "metadata": {"name": build_name, "namespace": ns, "resourceVersion": st.rv.to_string(),
+                     "annotations": {"openshift.io/build-config.name": name}},
+        "spec": {"revision": request["revision"].clone(), "triggeredBy": request["triggeredBy"].clone()},
+        "status": {"phase": "New"},
+    });
+    st.objects.insert(
+        (
+            "build.openshift.io".into(),
+            "builds".into(),
+            ns.into(),
+            build_name,
+        ),
+        build.clone(),
+    );
+    respond(201, build)
+}
+
 fn respond(code: u16, body: Value) -> Response {
     (
         StatusCode::from_u16(code).unwrap(),
@@ -750,6 +811,11 @@ async fn handle(
     }
     if rest.is_empty() {
         return respond(200, resource_list(group, version));
+    }
+    if let ["namespaces", ns, "buildconfigs", name, "instantiate"] = rest
+        && method == Method::POST
+    {
+        return instantiate(&st, ns, name, &body, &line);
     }
     let (ns, plural, name) = match rest {
         ["namespaces", ns, plural, tail @ ..] if tail.len() <= 1 => {
@@ -1695,6 +1761,62 @@ spec:
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("2 unchanged"), "{}", run.stdout);
     assert!(patches(&fake.requests_since(mark)).is_empty());
+}
+
+/// On OpenShift the platform builds: `start-build --cluster kube` asks it to through the
+/// BuildConfig's `instantiate` subresource, with the commit when one is given.
+#[test]
+fn start_build_instantiates_the_build_config_through_the_api() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = fake.kubeconfig(tmp.path(), "fake");
+    let config = root().join("examples/base-image/kascade.yaml");
+    let sync = [
+        "sync",
+        "--config",
+        config.to_str().unwrap(),
+        "--cluster",
+        "kube",
+    ];
+    let run = kascade_kube(tmp.path(), &kubeconfig, &sync);
+    assert_eq!(run.code, 0, "{run:?}");
+    let start = |args: &[&str]| {
+        let mut all = vec!["start-build"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-n", "base-image-example", "--cluster", "kube"]);
+        kascade_kube(tmp.path(), &kubeconfig, &all)
+    };
+    let run = start(&["httpd-base"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "build.build.openshift.io/httpd-base-1 started\n"
+    );
+    let run = start(&["bc/httpd-base", "--commit", "3f2a91c"]);
+    assert_eq!(
+        run.stdout,
+        "build.build.openshift.io/httpd-base-2 started\n"
+    );
+    let (line, request) = fake.state.lock().unwrap().bodies.last().cloned().unwrap();
+    assert!(
+        line.starts_with("POST /apis/build.openshift.io/v1/namespaces/base-image-example/buildconfigs/httpd-base/instantiate"),
+        "{line}"
+    );
+    assert_eq!(request["revision"]["git"]["commit"], "3f2a91c");
+    assert_eq!(fake.count("build.openshift.io", "builds"), 2);
+    // A BuildConfig that does not exist: the server's 404, named.
+    let run = start(&["nope"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+    // The dry run reads the live trigger graph and starts nothing.
+    let run = start(&["httpd-base", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("3 builds, 2 rollouts"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(fake.count("build.openshift.io", "builds"), 2);
 }
 
 #[test]
