@@ -87,9 +87,9 @@ impl LocalCluster {
         &self.path
     }
 
-    fn migrate(&mut self) -> Result<(), ClusterError> {
-        let path = self.path.clone();
-        let err = db_err(&path);
+    /// Starts a migration: a write transaction and the schema version it sees.
+    fn begin_migration(&mut self) -> Result<(rusqlite::Transaction<'_>, i64), ClusterError> {
+        let err = db_err(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -97,6 +97,13 @@ impl LocalCluster {
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(&err)?;
+        Ok((tx, version))
+    }
+
+    fn migrate(&mut self) -> Result<(), ClusterError> {
+        let path = self.path.clone();
+        let err = db_err(&path);
+        let (tx, version) = self.begin_migration()?;
         if version > SCHEMA_VERSION {
             return Err(ClusterError::Store {
                 path: path.display().to_string(),
@@ -157,13 +164,7 @@ impl LocalCluster {
     fn migrate_v2(&mut self) -> Result<(), ClusterError> {
         let path = self.path.clone();
         let err = db_err(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(&err)?;
+        let (tx, version) = self.begin_migration()?;
         if version >= 2 {
             return tx.commit().map_err(&err);
         }

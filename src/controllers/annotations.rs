@@ -336,12 +336,7 @@ pub fn reconcile(
             image,
         });
     }
-    if let Some((_, m)) = problems.first()
-        && conditions::get(&before, conditions::IMAGE_TRIGGERS)
-            .and_then(|c| c.get("message"))
-            .and_then(Value::as_str)
-            != Some(m.as_str())
-    {
+    if let Some(m) = conditions::new_trigger_problem(&before, &problems) {
         ctx.record(Activity::Problem {
             key: key.clone(),
             message: m.clone(),

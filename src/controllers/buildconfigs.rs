@@ -493,21 +493,13 @@ pub fn reconcile(
             .join(", ");
         ctx.record(Activity::BuildCreated { key: k, cause });
     }
-    if let Some((_, m)) = problems.first()
-        && before_problem(&before) != Some(m.as_str())
-    {
+    if let Some(m) = conditions::new_trigger_problem(&before, &problems) {
         ctx.record(Activity::Problem {
             key: key.clone(),
             message: m.clone(),
         });
     }
     Ok(written)
-}
-
-fn before_problem(bc: &Value) -> Option<&str> {
-    conditions::get(bc, conditions::IMAGE_TRIGGERS)
-        .and_then(|c| c.get("message"))
-        .and_then(Value::as_str)
 }
 
 fn has_config_change(bc: &Value) -> bool {

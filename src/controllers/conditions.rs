@@ -76,6 +76,19 @@ pub fn clear(object: &mut Value, ty: &str) -> bool {
     true
 }
 
+/// The first of `problems` when it is not what `before` already reported under
+/// [`IMAGE_TRIGGERS`]: a problem worth telling a person about once, not at every pass.
+pub fn new_trigger_problem<'a>(
+    before: &Value,
+    problems: &'a [(String, String)],
+) -> Option<&'a String> {
+    let (_, message) = problems.first()?;
+    let reported = get(before, IMAGE_TRIGGERS)
+        .and_then(|c| c.get("message"))
+        .and_then(Value::as_str);
+    (reported != Some(message.as_str())).then_some(message)
+}
+
 /// Reports `problems` under [`IMAGE_TRIGGERS`], or clears it when there are none.
 pub fn report_triggers(object: &mut Value, problems: &[(String, String)], now: &str) -> bool {
     match problems.first() {

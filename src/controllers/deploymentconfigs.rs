@@ -378,12 +378,7 @@ pub fn reconcile(
     if let Some(a) = rollout_activity {
         ctx.record(a);
     }
-    if let Some((_, m)) = problems.first()
-        && conditions::get(&before, conditions::IMAGE_TRIGGERS)
-            .and_then(|c| c.get("message"))
-            .and_then(Value::as_str)
-            != Some(m.as_str())
-    {
+    if let Some(m) = conditions::new_trigger_problem(&before, &problems) {
         ctx.record(Activity::Problem {
             key: key.clone(),
             message: m.clone(),
