@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
+use crate::buildenv::BuildEnv;
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
 use crate::newapp::{self, NewAppSource, TemplateRef};
@@ -115,6 +116,10 @@ pub struct RenderContext {
     /// The source revision to record (a commit); `None` records `local:<digest>` of the
     /// rendered objects.
     pub revision: Option<String>,
+    /// Where the rendered files come from in git, when they were fetched (a `source:` or
+    /// `--repo` snapshot); `None`: the build environment looks for the work tree of the
+    /// app's directory ([`crate::buildenv`]).
+    pub origin: Option<crate::buildenv::SourceOrigin>,
 }
 
 /// What `kascade new-app` prints about the template it processed (spec §9.4).
@@ -154,11 +159,18 @@ pub fn render_app_with_summary(
     let stored = stored_generated(cluster, &app.name, &app.namespace)?;
     let (mut set, messages, generated, summary) = match &app.source {
         AppSource::Path(path) => {
+            let parameters = BuildEnv::new(&app.name, &app.namespace, path, ctx.origin.clone())
+                .expand_all(&app.parameters)
+                .map_err(|message| AppError::Template {
+                    app: app.name.clone(),
+                    message,
+                })?;
             let out = render::render_path(
                 path,
                 &RenderOptions {
                     seed: ctx.seed,
                     generated: stored,
+                    parameters,
                 },
             )
             .map_err(|e| AppError::Render {
@@ -181,7 +193,10 @@ pub fn render_app_with_summary(
             let bytes = entry.bytes().map_err(|e| fail(e.to_string()))?;
             let template = openshift::Template::from_bytes(&bytes, &source_name)
                 .map_err(|e| fail(e.to_string()))?;
-            let mut values: Vec<(String, String)> = parameters.to_vec();
+            let mut values =
+                BuildEnv::new(&app.name, &app.namespace, &app.dir, ctx.origin.clone())
+                    .expand_all(parameters)
+                    .map_err(fail)?;
             for f in parameter_files {
                 let display = f.display().to_string();
                 for (k, v) in
@@ -494,6 +509,8 @@ pub fn ad_hoc(name: String, namespace: String, source: AppSource, policy: Policy
         policy,
         sync_interval: None,
         self_heal: false,
+        parameters: Vec::new(),
+        dir: PathBuf::from("."),
     }
 }
 

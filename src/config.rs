@@ -85,6 +85,15 @@ pub struct AppConfig {
     pub sync_interval: Option<Duration>,
     /// Whether `kascade run` re-applies drift found on an unchanged revision.
     pub self_heal: bool,
+    /// `parameters:` of a path or source app: values for every template under the path
+    /// that declares them, over its `<stem>.env` (see [`crate::template::render`]). Values
+    /// may use the build environment, `${KASCADE_APP_…}` ([`crate::buildenv`]), as may the
+    /// parameters of a template app.
+    pub parameters: Vec<(String, String)>,
+    /// The directory the app was declared in (the kascade.yaml's; `.` for command-line
+    /// apps): where the build environment looks for the app's git work tree when the app
+    /// has no path.
+    pub dir: PathBuf,
 }
 
 /// A parsed `kascade.yaml`.
@@ -324,12 +333,39 @@ impl Config {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(git_source(v, root, &|f, m| invalid(&at(f), m))?),
             };
+            let mut parameters = match a.get("parameters") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Object(m)) => {
+                    let mut parameters = Vec::new();
+                    for (k, v) in m {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            _ => {
+                                return Err(invalid(
+                                    &at(&format!("parameters.{k}")),
+                                    "expected a string".into(),
+                                ));
+                            }
+                        };
+                        parameters.push((k.clone(), v));
+                    }
+                    parameters
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        &at("parameters"),
+                        "expected a mapping of names to values".into(),
+                    ));
+                }
+            };
             if git.is_some() {
-                for other in ["path", "template", "parameters", "parameterFiles"] {
+                for other in ["path", "template", "parameterFiles"] {
                     if a.contains_key(other) {
                         return Err(invalid(
                             &at(other),
-                            "an app with a source renders source.path of that repository; give path or template, or source, not both".into(),
+                            "an app with a source renders source.path of that repository; give path or template, or source, not both (parameters: apply to the templates under source.path)".into(),
                         ));
                     }
                 }
@@ -337,38 +373,12 @@ impl Config {
             let source = match (git, string("path")?, string("template")?) {
                 (Some(spec), _, _) => AppSource::Git(spec),
                 (None, Some(p), None) => {
-                    if a.contains_key("parameters") || a.contains_key("parameterFiles") {
-                        return Err(invalid(&at("parameters"), "parameters go with template; templates under path read <stem>.env beside them".into()));
+                    if a.contains_key("parameterFiles") {
+                        return Err(invalid(&at("parameterFiles"), "parameterFiles go with template; templates under path read <stem>.env beside them (parameters: overrides them)".into()));
                     }
                     AppSource::Path(confined(root, &p).map_err(|m| invalid(&at("path"), m))?)
                 }
                 (None, None, Some(t)) => {
-                    let mut parameters = Vec::new();
-                    match a.get("parameters") {
-                        None | Some(Value::Null) => {}
-                        Some(Value::Object(m)) => {
-                            for (k, v) in m {
-                                let v = match v {
-                                    Value::String(s) => s.clone(),
-                                    Value::Number(n) => n.to_string(),
-                                    Value::Bool(b) => b.to_string(),
-                                    _ => {
-                                        return Err(invalid(
-                                            &at(&format!("parameters.{k}")),
-                                            "expected a string".into(),
-                                        ));
-                                    }
-                                };
-                                parameters.push((k.clone(), v));
-                            }
-                        }
-                        Some(_) => {
-                            return Err(invalid(
-                                &at("parameters"),
-                                "expected a mapping of names to values".into(),
-                            ));
-                        }
-                    }
                     let mut parameter_files = Vec::new();
                     match a.get("parameterFiles") {
                         None | Some(Value::Null) => {}
@@ -394,7 +404,7 @@ impl Config {
                     }
                     AppSource::Template {
                         name: t,
-                        parameters,
+                        parameters: std::mem::take(&mut parameters),
                         parameter_files,
                     }
                 }
@@ -439,6 +449,8 @@ impl Config {
                 source,
                 sync_interval,
                 self_heal: boolean("selfHeal")?,
+                parameters,
+                dir: root.to_path_buf(),
                 policy: Policy {
                     prune: boolean("prune")?,
                     allow_empty: boolean("allowEmpty")?,

@@ -20,7 +20,8 @@
 //!   cycle refusal, cascade plans, tree/DOT/JSON/SVG output. Depends only on `resource`.
 //! - [`config`] reads `kascade.yaml` (the apps of a repository); [`app`] renders one app,
 //!   keeping generated parameter values stable across syncs; [`newapp`] adds what
-//!   `oc new-app --template` adds and records a new-app app's source.
+//!   `oc new-app --template` adds and records a new-app app's source; [`buildenv`] gives
+//!   parameter values the `${KASCADE_APP_…}` variables of where an app comes from.
 //! - [`source`]: Git repositories — a cache of bare repositories under the state dir, fetched
 //!   incrementally under a lock, and read-only snapshots of one commit's tree
 //!   ([`source::fetch`]). Only [`source::git`] names git2.
@@ -38,6 +39,7 @@
 //! [`template::openshift::process`] (what `kascade process` runs).
 
 pub mod app;
+pub mod buildenv;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -258,6 +258,7 @@ pub fn exec(args: NewAppArgs) -> anyhow::Result<u8> {
         template_dirs: Vec::new(),
         seed: args.seed,
         revision: None,
+        origin: None,
     };
     let (rendered, summary) = app::render_app_with_summary(cluster.as_ref(), &app_config, &ctx)
         .map_err(|e| match &e {

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::progress::Progress;
+use crate::buildenv::SourceOrigin;
 use crate::app::{self, RenderContext};
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
@@ -142,6 +143,8 @@ pub struct DiffArgs {
 struct Planned {
     app: AppConfig,
     snapshot: Option<Snapshot>,
+    /// Where the app's files are in the snapshot's repository (the build environment).
+    origin: Option<SourceOrigin>,
 }
 
 impl Target {
@@ -177,6 +180,7 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
         template_dirs: t.apps.templates.clone(),
         seed: t.apps.seed,
         revision: None,
+        origin: None,
     };
     let config_path = match &t.apps.config {
         Some(c) => Some(
@@ -201,6 +205,7 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
         return Ok((
             vec![Planned {
                 app,
+                origin: Some(SourceOrigin::from_snapshot(&snap, t.repo_path.as_deref())),
                 snapshot: Some(snap),
             }],
             ctx,
@@ -215,6 +220,7 @@ fn apps(t: &Target, cluster: &dyn Cluster) -> anyhow::Result<(Vec<Planned>, Rend
             AppSource::Git(_) => resolve_git(t, a, &auth, true),
             _ => Ok(Planned {
                 app: a,
+                origin: Some(SourceOrigin::from_snapshot(&snap, t.repo_path.as_deref())),
                 snapshot: Some(snap.clone()),
             }),
         })
@@ -235,9 +241,20 @@ fn resolve_git(t: &Target, app: AppConfig, auth: &Auth, from_git: bool) -> anyho
             spec.url
         );
     }
+    let path = match &app.source {
+        AppSource::Git(spec) => spec.path.clone(),
+        _ => None,
+    };
     let (app, snapshot) = app::fetch_source(t.state(), &app, auth)
         .with_context(|| format!("failed to fetch the source of app {:?}", app.name))?;
-    Ok(Planned { app, snapshot })
+    let origin = snapshot
+        .as_ref()
+        .map(|s| SourceOrigin::from_snapshot(s, path.as_deref()));
+    Ok(Planned {
+        app,
+        snapshot,
+        origin,
+    })
 }
 
 fn policy_flags(t: &Target) -> Policy {
@@ -311,6 +328,7 @@ fn app_context(
         }
         ctx.revision = Some(snap.revision.clone());
     }
+    ctx.origin.clone_from(&planned.origin);
     Ok(ctx)
 }
 

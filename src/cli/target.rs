@@ -122,6 +122,7 @@ impl AppsArgs {
             template_dirs: self.templates.clone(),
             seed: self.seed,
             revision: None,
+            origin: None,
         };
         if !self.files.is_empty() || self.template.is_some() {
             if self.template.is_none() && (!self.param.is_empty() || !self.param_file.is_empty()) {

@@ -286,6 +286,8 @@ pub struct GitSnapshot {
     pub snapshot: crate::source::Snapshot,
     /// The state directory holding the cache.
     pub state_dir: PathBuf,
+    /// The directory of the repository the snapshot exports (`None`: its top).
+    pub path: Option<String>,
 }
 
 /// Where snapshots come from: a local directory, or a git repository fetched at each sync.
@@ -384,6 +386,7 @@ impl SnapshotSource for GitRepo {
             git: Some(GitSnapshot {
                 snapshot: snap,
                 state_dir: self.git.state_dir.clone(),
+                path: self.spec.path.clone(),
             }),
         })
     }
@@ -506,6 +509,7 @@ impl RepoSyncer {
             snapshot.map(|snapshot| GitSnapshot {
                 snapshot,
                 state_dir: git.state_dir.clone(),
+                path: spec.path.clone(),
             }),
         ))
     }
@@ -536,8 +540,13 @@ impl Syncer for RepoSyncer {
         if let Some(GitSnapshot {
             snapshot: git,
             state_dir,
+            path,
         }) = own.as_ref().or(snapshot.git.as_ref())
         {
+            ctx.origin = Some(crate::buildenv::SourceOrigin::from_snapshot(
+                git,
+                path.as_deref(),
+            ));
             // A branch that no longer descends from what was synced is refused: the cluster
             // keeps the last good state until the history is repaired (or the app re-pointed).
             let last = cluster.inventory(&app.name)?.and_then(|i| i.revision);

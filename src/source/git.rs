@@ -985,6 +985,28 @@ pub(crate) fn commit_subject(
         }))
 }
 
+/// The git work tree a local directory is in, for the build environment of apps rendered
+/// from a checkout (see [`super::WorkTree`]). `None` when `dir` is in no work tree (or only
+/// in a bare repository).
+pub(crate) fn discover_work_tree(dir: &Path) -> Option<super::WorkTree> {
+    let repo = Repository::discover(dir).ok()?;
+    let root = repo.workdir()?.canonicalize().ok()?;
+    let head = repo.head().ok();
+    let branch = head
+        .as_ref()
+        .filter(|h| h.is_branch())
+        .and_then(|h| h.shorthand().ok().map(str::to_string));
+    let commit = head
+        .as_ref()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map(|c| c.id().to_string());
+    Some(super::WorkTree {
+        root,
+        branch,
+        commit,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -641,6 +641,22 @@ pub fn fetch(state_dir: &Path, spec: &SourceSpec, auth: &Auth) -> Result<Snapsho
     git::fetch(state_dir, spec, auth)
 }
 
+/// A git work tree on this machine: where a local directory's files are committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkTree {
+    /// Its top directory, absolute (what `git clone` and a build fetch accept as URL).
+    pub root: PathBuf,
+    /// The branch checked out; `None` on a detached HEAD.
+    pub branch: Option<String>,
+    /// The commit HEAD points at; `None` in a repository without commits.
+    pub commit: Option<String>,
+}
+
+/// The git work tree `dir` is in, if any (found as `git` finds it, walking up from `dir`).
+pub fn discover_work_tree(dir: &Path) -> Option<WorkTree> {
+    git::discover_work_tree(dir)
+}
+
 /// Whether commit `ancestor` is an ancestor of (or equal to) `descendant` in the cache of
 /// `url`; `None` when either commit is not in the cache (nothing can be said).
 pub fn is_ancestor(
