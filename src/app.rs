@@ -193,10 +193,9 @@ pub fn render_app_with_summary(
             let bytes = entry.bytes().map_err(|e| fail(e.to_string()))?;
             let template = openshift::Template::from_bytes(&bytes, &source_name)
                 .map_err(|e| fail(e.to_string()))?;
-            let mut values =
-                BuildEnv::new(&app.name, &app.namespace, &app.dir, ctx.origin.clone())
-                    .expand_all(parameters)
-                    .map_err(fail)?;
+            let mut values = BuildEnv::new(&app.name, &app.namespace, &app.dir, ctx.origin.clone())
+                .expand_all(parameters)
+                .map_err(fail)?;
             for f in parameter_files {
                 let display = f.display().to_string();
                 for (k, v) in

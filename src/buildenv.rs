@@ -257,7 +257,10 @@ mod tests {
                 .unwrap(),
             "${NAME} ${{REPLICAS}} lab.ns"
         );
-        assert_eq!(env.expand("${KASCADE_APP_NAME").unwrap(), "${KASCADE_APP_NAME");
+        assert_eq!(
+            env.expand("${KASCADE_APP_NAME").unwrap(),
+            "${KASCADE_APP_NAME"
+        );
         let err = env.expand("${KASCADE_APP_TYPO}").unwrap_err();
         assert!(err.contains("KASCADE_APP_TYPO") && err.contains("not a build variable"));
     }

@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::progress::Progress;
-use crate::buildenv::SourceOrigin;
 use crate::app::{self, RenderContext};
+use crate::buildenv::SourceOrigin;
 use crate::cluster::Cluster;
 use crate::config::{AppConfig, AppSource};
 use crate::diff::Action;

@@ -13,7 +13,7 @@ use crate::util::{Run, kascade_in};
 const BASE: &str = "docker.io/library/centos@sha256:be65f488b7764ad3638f236b7b515b3678369a5124c47b8d32916d6487418ea4";
 
 /// Commits `files` (path, contents) on branch `master` of the repository at `dir`, creating it.
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+pub(crate) fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
     let repo = match git2::Repository::open(dir) {
         Ok(r) => r,
         Err(_) => {

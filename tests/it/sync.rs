@@ -46,6 +46,15 @@ fn example_repo_syncs_then_twenty_resyncs_change_nothing() {
         "{}",
         run.stdout
     );
+    // The README's first command: the lab builds from this checkout, offline, and both
+    // DeploymentConfigs roll out (the crate must be a git clone, as CI's is).
+    for line in [
+        "build.build.openshift.io/httpd-base-1 -n base-image-example complete",
+        "deploymentconfig.apps.openshift.io/app-a -n base-image-example rolled out version 1",
+        "deploymentconfig.apps.openshift.io/app-b -n base-image-example rolled out version 1",
+    ] {
+        assert!(run.stdout.contains(line), "missing {line:?} in\n{}", run.stdout);
+    }
     let state = tmp.path().join(".kascade");
     let before = versions(&state);
     assert!(before.len() > 20);
