@@ -16,6 +16,10 @@
 //!   #   repo: https://github.com/org/deploy.git   # the state dir (https, ssh, file:// or a
 //!   #   ref: main                  #   path); ref: a branch, tag or commit sha (default: the
 //!   #   path: apps/web             #   remote's HEAD branch); path: default the whole tree
+//!   parameters:                      # with path or source: values for every template under
+//!     GIT_URL: ${KASCADE_APP_SOURCE_REPO_URL}   # the directory that declares them (over its
+//!                                    #   <stem>.env); any app's parameters may use the build
+//!                                    #   environment (crate::buildenv)
 //!   prune: true                      # delete what is no longer rendered (default false)
 //!   allowEmpty: false                # let an empty render prune everything (default false)
 //!   maxDeletions: 50                 # refuse plans that delete more (default: no limit)

@@ -53,7 +53,11 @@ fn example_repo_syncs_then_twenty_resyncs_change_nothing() {
         "deploymentconfig.apps.openshift.io/app-a -n base-image-example rolled out version 1",
         "deploymentconfig.apps.openshift.io/app-b -n base-image-example rolled out version 1",
     ] {
-        assert!(run.stdout.contains(line), "missing {line:?} in\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
     }
     let state = tmp.path().join(".kascade");
     let before = versions(&state);
