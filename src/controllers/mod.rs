@@ -469,7 +469,10 @@ impl Controllers {
         }
         due.sort();
         // Queue no more than the limiter would grant now: the rest stay due for next time.
-        let available = self.ctx.scheduled_limiter.available(std::time::Instant::now());
+        let available = self
+            .ctx
+            .scheduled_limiter
+            .available(std::time::Instant::now());
         due.truncate(usize::try_from(available).unwrap_or(usize::MAX));
         let count = due.len();
         for (_, key) in due {

@@ -126,7 +126,11 @@ fn parse_key(key: &str) -> Option<(String, String)> {
 
 /// The credentials of one docker config entry.
 fn entry_credentials(v: &Value) -> Option<Credentials> {
-    if let Some(auth) = v.get("auth").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+    if let Some(auth) = v
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+    {
         let raw = base64::decode(auth)?;
         let text = String::from_utf8(raw).ok()?;
         let (u, p) = text.split_once(':')?;
@@ -218,7 +222,8 @@ impl Keyring {
     }
 
     fn add_secret(&mut self, secret: &Value, name: &str) -> Result<(), String> {
-        let json_type = secret.get("type").and_then(Value::as_str) == Some("kubernetes.io/dockerconfigjson");
+        let json_type =
+            secret.get("type").and_then(Value::as_str) == Some("kubernetes.io/dockerconfigjson");
         let key = if json_type {
             ".dockerconfigjson"
         } else {

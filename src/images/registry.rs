@@ -405,9 +405,8 @@ impl RegistryClient {
         credentials: Option<(&Credentials, &str)>,
         plain: bool,
     ) -> Result<String, String> {
-        let params = parse_challenge(challenge).ok_or_else(|| {
-            format!("401 with a malformed bearer challenge {challenge:?}")
-        })?;
+        let params = parse_challenge(challenge)
+            .ok_or_else(|| format!("401 with a malformed bearer challenge {challenge:?}"))?;
         let get = |k: &str| {
             params
                 .iter()
@@ -482,5 +481,45 @@ mod tests {
         assert!(is_loopback("127.0.0.1:5000"));
         assert!(is_loopback("localhost"));
         assert!(!is_loopback("quay.io"));
+        assert_eq!(challenge_scheme("Basic realm=\"x\""), "basic");
+        assert_eq!(challenge_scheme(" BEARER realm=x"), "bearer");
+    }
+
+    #[test]
+    fn manifest_lists_pick_the_default_platform_or_name_what_they_have() {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let list = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"digest": d('1'), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"digest": d('2'), "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": d('3'), "platform": {"os": "unknown", "architecture": "unknown"}},
+            ]
+        });
+        let body = serde_json::to_vec(&list).unwrap();
+        assert!(body_is_index(&body));
+        assert_eq!(pick_platform(&body, "linux", "amd64").unwrap(), d('2'));
+        let err = pick_platform(&body, "linux", "s390x").unwrap_err();
+        assert_eq!(
+            err,
+            "the manifest list has no linux/s390x image; it has linux/arm64/v8, linux/amd64"
+        );
+        let bad = serde_json::json!({"manifests": [
+            {"digest": "sha256:short", "platform": {"os": "linux", "architecture": "amd64"}}]});
+        let bad = serde_json::to_vec(&bad).unwrap();
+        assert!(
+            body_is_index(&bad),
+            "no mediaType, but manifests and no layers"
+        );
+        assert!(
+            pick_platform(&bad, "linux", "amd64")
+                .unwrap_err()
+                .contains("invalid digest")
+        );
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        assert!(!body_is_index(image));
+        assert!(!body_is_index(b"not json"));
+        assert!(pick_platform(b"{}", "linux", "amd64").is_err());
     }
 }

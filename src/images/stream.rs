@@ -575,6 +575,130 @@ mod tests {
     }
 
     #[test]
+    fn scheduled_imports_wait_for_the_grant_and_digests_stop_once_imported() {
+        let pinned = format!("quay.io/org/base@{}", digest('e'));
+        let mut s = json!({"metadata": {"name": "base", "namespace": "n"},
+            "spec": {"tags": [
+                {"name": "t", "importPolicy": {"scheduled": true},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:latest"}},
+                {"name": "d", "importPolicy": {"scheduled": true},
+                 "from": {"kind": "DockerImage", "name": pinned}},
+                {"name": "plain", "from": {"kind": "DockerImage", "name": "quay.io/org/other:1"}}]}});
+        let mut imports = Imports::new();
+        for (r, c) in [
+            ("quay.io/org/base:latest", 'c'),
+            ("quay.io/org/other:1", 'f'),
+        ] {
+            imports.insert(
+                (r.into(), ImportMode::Legacy),
+                Ok(Imported {
+                    reference: format!("quay.io/org/x@{}", digest(c)),
+                    image: digest(c),
+                }),
+            );
+        }
+        let none = |_: &str, _: &str| None;
+        // New tags resolve even when scheduled imports are not granted.
+        let refused = Clock {
+            scheduled: false,
+            ..NOW
+        };
+        assert_eq!(imports_needed(&s, &refused).len(), 3);
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &refused));
+        assert_eq!(resolve_tag(&s, "d").unwrap(), pinned);
+        assert_eq!(next_scheduled_import(&s, &NOW), Some(NOW.now_secs + 900));
+        // Due after the interval, but only with the grant; the digest tag is done.
+        let later = Clock {
+            now_secs: NOW.now_secs + 900,
+            scheduled: false,
+            ..NOW
+        };
+        assert_eq!(next_scheduled_import(&s, &later), Some(later.now_secs));
+        assert!(imports_needed(&s, &later).is_empty());
+        assert!(!reconcile_spec_tags(&mut s, &imports, &none, &later));
+        let granted = Clock {
+            scheduled: true,
+            ..later
+        };
+        let needed = imports_needed(&s, &granted);
+        assert_eq!(
+            needed.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>(),
+            ["t"]
+        );
+        imports.insert(
+            ("quay.io/org/base:latest".into(), ImportMode::Legacy),
+            Ok(Imported {
+                reference: format!("quay.io/org/base@{}", digest('9')),
+                image: digest('9'),
+            }),
+        );
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &granted));
+        assert_eq!(
+            resolve_tag(&s, "t").unwrap(),
+            format!("quay.io/org/base@{}", digest('9'))
+        );
+        assert_eq!(
+            next_scheduled_import(&s, &granted),
+            Some(granted.now_secs + 900)
+        );
+        // Not scheduled at all: no next import.
+        let plain = json!({"metadata": {"name": "p", "namespace": "n"},
+            "spec": {"tags": [{"name": "plain", "from": {"kind": "DockerImage", "name": "quay.io/org/other:1"}}]}});
+        assert_eq!(next_scheduled_import(&plain, &NOW), None);
+    }
+
+    #[test]
+    fn import_modes_key_the_imports_and_bad_modes_are_conditions() {
+        let mut s = json!({"metadata": {"name": "base", "namespace": "n"},
+            "spec": {"tags": [
+                {"name": "legacy", "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}},
+                {"name": "keep", "importPolicy": {"importMode": "PreserveOriginal"},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}},
+                {"name": "bad", "importPolicy": {"importMode": "Everything"},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}}]}});
+        let needed = imports_needed(&s, &NOW);
+        assert_eq!(
+            needed
+                .iter()
+                .map(|r| (r.tag.as_str(), r.mode))
+                .collect::<Vec<_>>(),
+            [
+                ("legacy", ImportMode::Legacy),
+                ("keep", ImportMode::PreserveOriginal)
+            ]
+        );
+        let mut imports = Imports::new();
+        for (mode, c) in [
+            (ImportMode::Legacy, '1'),
+            (ImportMode::PreserveOriginal, '2'),
+        ] {
+            imports.insert(
+                ("quay.io/org/base:1".into(), mode),
+                Ok(Imported {
+                    reference: format!("quay.io/org/base@{}", digest(c)),
+                    image: digest(c),
+                }),
+            );
+        }
+        let none = |_: &str, _: &str| None;
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &NOW));
+        assert!(resolve_tag(&s, "legacy").unwrap().ends_with(&digest('1')));
+        assert!(resolve_tag(&s, "keep").unwrap().ends_with(&digest('2')));
+        assert_eq!(resolve_tag(&s, "bad"), None);
+        let c = &crate::images::status_tag(&s, "bad").unwrap()["conditions"][0];
+        assert_eq!(c["reason"], "Invalid");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be Legacy or PreserveOriginal")
+        );
+        // Changing the mode resolves the tag again.
+        s["spec"]["tags"][0]["importPolicy"] = json!({"importMode": "PreserveOriginal"});
+        assert_eq!(imports_needed(&s, &NOW).len(), 1);
+    }
+
+    #[test]
     fn stream_tags_and_images_resolve() {
         let mut base = json!({"metadata": {"name": "base", "namespace": "n"}});
         crate::images::add_tag_event(
