@@ -162,11 +162,9 @@ pub fn reconcile(
         (Keyring::empty(), Vec::new())
     };
     for r in &needed {
-        let k = (r.from.clone(), r.mode);
-        if !imports.contains_key(&k) {
-            let result = import_one(ctx, r, &keyring, &problems);
-            imports.insert(k, result);
-        }
+        imports
+            .entry((r.from.clone(), r.mode))
+            .or_insert_with(|| import_one(ctx, r, &keyring, &problems));
     }
     let mut txn = cluster.begin()?;
     let Some(mut s) = txn.get(key)? else {

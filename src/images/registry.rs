@@ -386,7 +386,7 @@ impl RegistryClient {
             "basic" => match credentials {
                 Some((c, _)) => Ok(c.basic_header()),
                 None => Err(
-                    "401: the registry asks for basic credentials and no pull secret in the image stream's namespace matches it"
+                    "401: the registry asks for basic credentials and no pull secret matches it"
                         .into(),
                 ),
             },

@@ -33,12 +33,14 @@ pub struct Seen {
     pub authorization: Option<String>,
 }
 
+/// `repo:reference` (tag or digest) → (media type, body).
+type Manifests = HashMap<String, (String, Vec<u8>)>;
+
 #[derive(Clone)]
 pub struct Fake {
     pub port: u16,
     auth: Auth,
-    /// `repo:reference` (tag or digest) → (media type, body).
-    manifests: Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>,
+    manifests: Arc<Mutex<Manifests>>,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     _rt: Arc<tokio::runtime::Runtime>,
 }
