@@ -19,7 +19,14 @@ pub const EXAMPLES: &str = "Examples:
   kascade import-image base:latest --from quay.io/org/base:9 --confirm -n lab
 
   # Keep re-importing it (every 15 minutes, under `kascade run`)
-  kascade import-image base:latest --from quay.io/org/base:9 --confirm --scheduled -n lab";
+  kascade import-image base:latest --from quay.io/org/base:9 --confirm --scheduled -n lab
+
+  # A private registry: the credentials come from the namespace's pull secrets
+  kascade sync -f pull-secret.yaml -n lab   # type kubernetes.io/dockerconfigjson
+  kascade import-image app:1 --from registry.example.com/team/app:1 --confirm -n lab
+
+  # Keep a multi-platform image's manifest list instead of its linux/amd64 image
+  kascade import-image base:multi --from quay.io/org/base:9 --confirm --import-mode PreserveOriginal";
 
 /// Arguments of `kascade import-image`.
 #[derive(Debug, Args)]
@@ -39,6 +46,10 @@ pub struct ImportImageArgs {
     /// Allow plain HTTP.
     #[arg(long)]
     insecure: bool,
+    /// How a manifest list (multi-platform image) imports: Legacy (its linux/amd64 image) or
+    /// PreserveOriginal (the list itself).
+    #[arg(long = "import-mode", value_name = "MODE", value_parser = ["Legacy", "PreserveOriginal"])]
+    import_mode: Option<String>,
     /// The namespace.
     #[arg(short = 'n', long, default_value = "default")]
     namespace: String,
@@ -110,7 +121,7 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
         if spec_tag.get("reference").and_then(Value::as_bool) == Some(true) {
             spec_tag["reference"] = json!(false);
         }
-        if args.scheduled || args.insecure {
+        if args.scheduled || args.insecure || args.import_mode.is_some() {
             if !spec_tag.get("importPolicy").is_some_and(Value::is_object) {
                 spec_tag["importPolicy"] = json!({});
             }
@@ -119,6 +130,10 @@ pub fn exec(args: ImportImageArgs) -> anyhow::Result<u8> {
             }
             if args.insecure {
                 spec_tag["importPolicy"]["insecure"] = json!(true);
+            }
+            if let Some(mode) = &args.import_mode {
+                spec_tag["importPolicy"]["importMode"] =
+                    json!(super::tag::import_mode(mode).as_str());
             }
         }
         if !obj.get("spec").is_some_and(Value::is_object) {

@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -33,6 +34,9 @@ pub const EXAMPLES: &str = "Examples:
 
   # A checkout kept up to date by something else: pushes to its repository sync at once
   KASCADE_GENERIC_TOKEN=$(cat token) kascade run --webhook-repo https://github.com/o/r --webhook-ref main
+
+  # Re-import scheduled ImageStream tags hourly, at most 10 streams a minute
+  kascade run --scheduled-import-interval 1h --max-scheduled-imports-per-minute 10
 
 Endpoints: GET /healthz, /readyz, /metrics, /api/v1/apps; POST /hooks/github, /hooks/generic.
 Secrets come from files or the environment (KASCADE_GITHUB_SECRET, KASCADE_GENERIC_TOKEN),
@@ -90,6 +94,30 @@ pub struct RunArgs {
     /// /hooks/generic answers 404.
     #[arg(long, value_name = "FILE")]
     generic_token_file: Option<PathBuf>,
+    /// Embedded cluster: how long after its last import a scheduled ImageStream tag is
+    /// imported again (OpenShift's scheduledImageImportMinimumIntervalSeconds; 10s to 168h).
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    scheduled_import_interval: String,
+    /// Embedded cluster: at most this many scheduled ImageStream imports a minute (OpenShift's
+    /// maxScheduledImageImportsPerMinute; 1 to 10000).
+    #[arg(long, value_name = "N", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_scheduled_imports_per_minute: u32,
+}
+
+/// The shortest and longest `--scheduled-import-interval`.
+const SCHEDULED_INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_secs(10), Duration::from_secs(7 * 24 * 3600));
+
+/// Parses `--scheduled-import-interval`.
+fn scheduled_interval(text: &str) -> anyhow::Result<Duration> {
+    let d = crate::config::parse_duration(text)
+        .map_err(|m| anyhow::anyhow!("--scheduled-import-interval: {m}"))?;
+    let (min, max) = SCHEDULED_INTERVAL_RANGE;
+    if d < min || d > max {
+        bail!("--scheduled-import-interval: {text:?} is out of range: it is between 10s and 168h");
+    }
+    Ok(d)
 }
 
 /// Reads a secret from `file`, else from the environment variable `env`.
@@ -147,6 +175,11 @@ async fn shutdown_signal() {
 pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
     let interval = crate::config::parse_interval(&args.interval)
         .map_err(|m| anyhow::anyhow!("--interval: {m}"))?;
+    let controller_options = crate::controllers::Options {
+        scheduled_interval: scheduled_interval(&args.scheduled_import_interval)?,
+        max_scheduled_imports_per_minute: args.max_scheduled_imports_per_minute,
+        ..crate::controllers::Options::default()
+    };
     let lock = daemon::lock_state_dir(&args.cluster.state)?;
     let github_secret = secret(args.github_secret_file.as_deref(), "KASCADE_GITHUB_SECRET")?;
     let generic_token = secret(args.generic_token_file.as_deref(), "KASCADE_GENERIC_TOKEN")?;
@@ -238,10 +271,13 @@ pub fn exec(args: RunArgs) -> anyhow::Result<u8> {
     };
     let mut daemon = Daemon::new(apps, Arc::new(syncer), options).with_cluster(opener);
     if args.cluster.backend == Backend::Embedded {
-        daemon = daemon.with_controllers(Arc::new(EmbeddedControllers::new(
-            args.cluster.state.clone(),
-            daemon::embedded::DEFAULT_CONTROLLER_INTERVAL,
-        )));
+        daemon = daemon.with_controllers(Arc::new(
+            EmbeddedControllers::new(
+                args.cluster.state.clone(),
+                daemon::embedded::DEFAULT_CONTROLLER_INTERVAL,
+            )
+            .with_options(controller_options),
+        ));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::cluster::ClusterArgs;
 use super::wait::{self, WaitArgs};
+use crate::images::stream::ImportMode;
 use crate::images::tag::{self, TagOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -17,6 +18,9 @@ pub const EXAMPLES: &str = "Examples:
 
   # Import an external image, and re-import it every 15 minutes
   kascade tag quay.io/org/base:9 base:latest --scheduled -n lab
+
+  # Import a multi-platform image as its manifest list, not its linux/amd64 image
+  kascade tag quay.io/org/base:9 base:multi --import-mode PreserveOriginal -n lab
 
   # What moving a base image would rebuild and roll out, changing nothing
   kascade tag docker.io/library/centos@sha256:<digest> centos:7 -n lab --dry-run
@@ -40,6 +44,10 @@ pub struct TagArgs {
     /// Allow plain HTTP when importing the source.
     #[arg(long)]
     insecure: bool,
+    /// How a manifest list (multi-platform image) imports: Legacy (its linux/amd64 image) or
+    /// PreserveOriginal (the list itself).
+    #[arg(long = "import-mode", value_name = "MODE", value_parser = ["Legacy", "PreserveOriginal"])]
+    import_mode: Option<String>,
     /// Record the source as a reference, without importing it.
     #[arg(long)]
     reference: bool,
@@ -64,6 +72,15 @@ pub struct TagArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     wait: WaitArgs,
+}
+
+/// The `--import-mode` value (already one of the two by clap).
+pub(crate) fn import_mode(mode: &str) -> ImportMode {
+    if mode == "PreserveOriginal" {
+        ImportMode::PreserveOriginal
+    } else {
+        ImportMode::Legacy
+    }
 }
 
 pub fn exec(args: TagArgs) -> anyhow::Result<u8> {
@@ -96,6 +113,7 @@ pub fn exec(args: TagArgs) -> anyhow::Result<u8> {
                 alias: args.alias,
                 scheduled: args.scheduled,
                 insecure: args.insecure,
+                import_mode: args.import_mode.as_deref().map(import_mode),
                 reference: args.reference,
                 reference_policy: args.reference_policy.clone(),
             };

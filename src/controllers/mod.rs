@@ -62,8 +62,12 @@ pub enum ControllerError {
 pub struct Options {
     /// Bound on reconciles per run; `None` is 1,000 plus 20 per controlled object.
     pub max_steps: Option<usize>,
-    /// Scheduled imports re-check a tag at most this often (upstream: 900 s).
+    /// Scheduled imports re-check a tag at most this often (upstream's
+    /// `scheduledImageImportMinimumIntervalSeconds`, 900 s).
     pub scheduled_interval: Duration,
+    /// At most this many scheduled stream imports a minute (upstream's
+    /// `maxScheduledImageImportsPerMinute`, 60).
+    pub max_scheduled_imports_per_minute: u32,
     /// Timeout of each registry request.
     pub registry_timeout: Duration,
 }
@@ -72,7 +76,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             max_steps: None,
-            scheduled_interval: Duration::from_secs(900),
+            scheduled_interval: imagestreams::DEFAULT_SCHEDULED_INTERVAL,
+            max_scheduled_imports_per_minute:
+                imagestreams::DEFAULT_MAX_SCHEDULED_IMPORTS_PER_MINUTE,
             registry_timeout: Duration::from_secs(15),
         }
     }
@@ -278,6 +284,8 @@ pub struct Context {
     pub sources: build::git::SourceCache,
     /// The options.
     pub options: Options,
+    /// The scheduled-import rate limit.
+    pub(crate) scheduled_limiter: imagestreams::ImportLimiter,
     activities: Vec<Activity>,
 }
 
@@ -321,6 +329,9 @@ impl Controllers {
             ctx: Context {
                 registry: RegistryClient::new(options.registry_timeout),
                 sources: build::git::SourceCache::new(state_dir.join("sources")),
+                scheduled_limiter: imagestreams::ImportLimiter::new(
+                    options.max_scheduled_imports_per_minute,
+                ),
                 options,
                 activities: Vec::new(),
             },
@@ -426,32 +437,48 @@ impl Controllers {
         Ok(count)
     }
 
-    /// Queues every ImageStream with a scheduled import (they re-import when due).
+    /// Queues the ImageStreams with a scheduled import that is due now, the longest-due first
+    /// (a digest reference counts only until it has been imported once), as many as the
+    /// `max_scheduled_imports_per_minute` limiter has tokens for; each reconcile takes one.
+    /// Streams left out stay due and are queued by a later call. Returns how many were
+    /// queued.
     pub fn enqueue_scheduled_imports(
         &mut self,
         cluster: &LocalCluster,
-    ) -> Result<(), ControllerError> {
+    ) -> Result<usize, ControllerError> {
+        let now = crate::cluster::local::now_rfc3339();
+        let clock = crate::images::stream::Clock {
+            now: &now,
+            now_secs: now_secs(),
+            scheduled_interval: self.ctx.options.scheduled_interval.as_secs(),
+            scheduled: true,
+        };
+        let mut due = Vec::new();
         for s in cluster.list(
             "image.openshift.io",
             "ImageStream",
             None,
             &Selector::everything(),
         )? {
-            let scheduled = s
-                .pointer("/spec/tags")
-                .and_then(Value::as_array)
-                .is_some_and(|tags| {
-                    tags.iter().any(|t| {
-                        t.pointer("/importPolicy/scheduled")
-                            .and_then(Value::as_bool)
-                            == Some(true)
-                    })
-                });
-            if scheduled && let Ok(key) = ResourceKey::of(&s) {
-                self.enqueue(Item::Stream(key));
+            let at = crate::images::stream::next_scheduled_import(&s, &clock);
+            if let Some(at) = at.filter(|at| *at <= clock.now_secs)
+                && let Ok(key) = ResourceKey::of(&s)
+            {
+                due.push((at, key));
             }
         }
-        Ok(())
+        due.sort();
+        // Queue no more than the limiter would grant now: the rest stay due for next time.
+        let available = self
+            .ctx
+            .scheduled_limiter
+            .available(std::time::Instant::now());
+        due.truncate(usize::try_from(available).unwrap_or(usize::MAX));
+        let count = due.len();
+        for (_, key) in due {
+            self.enqueue(Item::Stream(key));
+        }
+        Ok(count)
     }
 
     /// Follows the change feed from the last position and queues what it names.

@@ -57,6 +57,13 @@ impl EmbeddedControllers {
         }
     }
 
+    /// Runs the controllers with `options` (scheduled-import interval and rate limit,
+    /// registry timeout) instead of the defaults.
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
     /// The controllers, started (cluster opened, everything queued) on first use.
     fn running(&self) -> Result<MutexGuard<'_, Option<Running>>, ControllerError> {
         let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -92,7 +99,7 @@ impl Controllers for EmbeddedControllers {
         let pass = r
             .controllers
             .enqueue_scheduled_imports(&r.cluster)
-            .and_then(|()| {
+            .and_then(|_| {
                 r.controllers
                     .settle(&mut r.cluster, MAX_STEPS_PER_PASS, &mut Quiet)
             });

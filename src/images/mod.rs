@@ -12,8 +12,10 @@
 //! - [`resolve_local_name`]: what `lookupPolicy.local` lets a pod say (`app:tag`).
 //! - [`stream::reconcile_spec_tags`]: resolving spec tags (DockerImage, ImageStreamTag,
 //!   ImageStreamImage) into status events; [`registry`] imports tag references over the OCI
-//!   distribution API; [`tag`] is `oc tag`.
+//!   distribution API, with credentials from the namespace's pull secrets ([`auth`]); [`tag`]
+//!   is `oc tag`.
 
+pub mod auth;
 pub mod registry;
 pub mod stream;
 pub mod tag;

@@ -14,7 +14,12 @@
 //! what each tag was last resolved from in `status.observedSpecTags`
 //! (`{name, from, reference, importMode, importedAt}`); a tag is resolved again when that record
 //! no longer matches the spec, when `kascade import-image` clears it, or when a scheduled
-//! import is due.
+//! import is due and the caller allows scheduled imports in this reconcile ([`Clock`]; the
+//! controller grants them under the `maxScheduledImageImportsPerMinute` limit).
+//!
+//! A scheduled tag comes due `scheduledImageImportMinimumIntervalSeconds` after its last import
+//! attempt; a digest-pinned scheduled tag only until it has been imported once, as upstream's
+//! `resetScheduledTags` says.
 
 use std::collections::HashMap;
 
@@ -34,6 +39,41 @@ pub struct ImportRequest {
     pub from: String,
     /// `importPolicy.insecure`: plain HTTP allowed.
     pub insecure: bool,
+    /// `importPolicy.importMode`.
+    pub mode: ImportMode,
+}
+
+/// `importPolicy.importMode`: what an import of a manifest list / image index records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImportMode {
+    /// The image of the default platform (`linux/amd64`) in the list (the default).
+    #[default]
+    Legacy,
+    /// The list itself.
+    PreserveOriginal,
+}
+
+impl ImportMode {
+    /// The mode of a spec tag (`Legacy` when unset), or why it is invalid.
+    pub fn of(spec_tag: &Value) -> Result<Self, String> {
+        match spec_tag.pointer("/importPolicy/importMode") {
+            None | Some(Value::Null) => Ok(ImportMode::Legacy),
+            Some(Value::String(s)) if s.is_empty() || s == "Legacy" => Ok(ImportMode::Legacy),
+            Some(Value::String(s)) if s == "PreserveOriginal" => Ok(ImportMode::PreserveOriginal),
+            Some(other) => Err(format!(
+                "invalid importPolicy.importMode {}: it must be Legacy or PreserveOriginal",
+                other.to_string().chars().take(100).collect::<String>()
+            )),
+        }
+    }
+
+    /// As the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportMode::Legacy => "Legacy",
+            ImportMode::PreserveOriginal => "PreserveOriginal",
+        }
+    }
 }
 
 /// What an import found: the digest-pinned reference and the image id.
@@ -54,8 +94,8 @@ pub struct ImportFailure {
     pub message: String,
 }
 
-/// Import results by reference, computed outside the write transaction.
-pub type Imports = HashMap<String, Result<Imported, ImportFailure>>;
+/// Import results by reference and import mode, computed outside the write transaction.
+pub type Imports = HashMap<(String, ImportMode), Result<Imported, ImportFailure>>;
 
 /// Looks up another ImageStream by namespace and name.
 pub type Lookup<'a> = dyn Fn(&str, &str) -> Option<Value> + 'a;
@@ -69,6 +109,9 @@ pub struct Clock<'a> {
     pub now_secs: u64,
     /// The scheduled-import interval in seconds (upstream's minimum is 900).
     pub scheduled_interval: u64,
+    /// Whether scheduled tags that are due re-import in this reconcile (the caller's rate
+    /// limit allowed it); otherwise only new and changed tags are resolved.
+    pub scheduled: bool,
 }
 
 fn observed<'a>(stream: &'a Value, tag: &str) -> Option<&'a Value> {
@@ -93,30 +136,82 @@ fn is_import(spec_tag: &Value) -> bool {
         && spec_tag.get("reference").and_then(Value::as_bool) != Some(true)
 }
 
-/// Whether the spec tag must be resolved now: new, its reference changed, or a scheduled
-/// import is due.
-fn due(stream: &Value, spec_tag: &Value, clock: &Clock<'_>) -> bool {
+/// Why a spec tag is resolved now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// Not now.
+    No,
+    /// New, its reference changed, or forgotten.
+    Changed,
+    /// A scheduled import whose interval has passed.
+    Scheduled,
+}
+
+/// Whether the spec tag's resolution is out of date: new, its reference changed, or
+/// forgotten.
+fn changed(stream: &Value, spec_tag: &Value) -> bool {
     let name = spec_tag.get("name").and_then(Value::as_str).unwrap_or("");
     let Some(seen) = observed(stream, name) else {
         return true;
     };
     let sig = signature(spec_tag);
-    if ["from", "reference", "importMode"]
+    ["from", "reference", "importMode"]
         .iter()
         .any(|k| seen.get(*k).unwrap_or(&Value::Null) != sig.get(*k).unwrap_or(&Value::Null))
-    {
-        return true;
-    }
+}
+
+/// When a scheduled tag comes due (seconds since the epoch): its last import attempt plus
+/// the interval. `None` for tags that are not scheduled imports, and for digest references
+/// once imported (they are scheduled only until then).
+fn scheduled_due_at(stream: &Value, spec_tag: &Value, clock: &Clock<'_>) -> Option<u64> {
     let scheduled = spec_tag
         .pointer("/importPolicy/scheduled")
         .and_then(Value::as_bool)
         == Some(true);
-    let pinned = str_at(spec_tag, &["from", "name"]).is_some_and(|n| n.contains('@'));
-    if is_import(spec_tag) && scheduled && !pinned {
-        let at = seen.get("importedAt").and_then(Value::as_u64).unwrap_or(0);
-        return at.saturating_add(clock.scheduled_interval) <= clock.now_secs;
+    if !is_import(spec_tag) || !scheduled {
+        return None;
     }
-    false
+    let name = spec_tag.get("name").and_then(Value::as_str)?;
+    let pinned = str_at(spec_tag, &["from", "name"]).is_some_and(|n| n.contains('@'));
+    if pinned && super::latest_event(stream, name).is_some() {
+        return None;
+    }
+    let at = observed(stream, name)
+        .and_then(|o| o.get("importedAt"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    Some(at.saturating_add(clock.scheduled_interval))
+}
+
+/// Whether the spec tag must be resolved now, and why.
+fn due_reason(stream: &Value, spec_tag: &Value, clock: &Clock<'_>) -> Due {
+    if changed(stream, spec_tag) {
+        Due::Changed
+    } else if scheduled_due_at(stream, spec_tag, clock).is_some_and(|at| at <= clock.now_secs) {
+        Due::Scheduled
+    } else {
+        Due::No
+    }
+}
+
+/// Whether the spec tag is resolved in this reconcile.
+fn due(stream: &Value, spec_tag: &Value, clock: &Clock<'_>) -> bool {
+    match due_reason(stream, spec_tag, clock) {
+        Due::No => false,
+        Due::Changed => true,
+        Due::Scheduled => clock.scheduled,
+    }
+}
+
+/// When the next scheduled import of `stream` comes due (seconds since the epoch; it is due
+/// when that is not after `clock.now_secs`), `None` when no tag is scheduled for import. The
+/// scheduler asks this before it spends a rate-limit token, oldest first.
+pub fn next_scheduled_import(stream: &Value, clock: &Clock<'_>) -> Option<u64> {
+    spec_tags(stream)
+        .iter()
+        .filter(|t| !changed(stream, t))
+        .filter_map(|t| scheduled_due_at(stream, t, clock))
+        .min()
 }
 
 /// The DockerImage tags of `stream` that need an import now.
@@ -130,6 +225,7 @@ pub fn imports_needed(stream: &Value, clock: &Clock<'_>) -> Vec<ImportRequest> {
                 from: str_at(t, &["from", "name"])?.to_string(),
                 insecure: t.pointer("/importPolicy/insecure").and_then(Value::as_bool)
                     == Some(true),
+                mode: ImportMode::of(t).ok()?,
             })
         })
         .collect()
@@ -240,10 +336,16 @@ pub fn reconcile_spec_tags(
             }
             "DockerImage" => {
                 imported_at = Some(clock.now_secs);
-                let result = imports
-                    .get(&from_name)
-                    .cloned()
-                    .or_else(|| import_pinned(&from_name));
+                let result = match ImportMode::of(&st) {
+                    Ok(mode) => imports
+                        .get(&(from_name.clone(), mode))
+                        .cloned()
+                        .or_else(|| import_pinned(&from_name)),
+                    Err(m) => Some(Err(ImportFailure {
+                        reason: "Invalid".into(),
+                        message: m,
+                    })),
+                };
                 match result {
                     Some(Ok(i)) => {
                         push_tag_event(stream, &tag, event(i.reference, i.image));
@@ -397,6 +499,7 @@ mod tests {
         now: "2026-01-01T00:00:00Z",
         now_secs: 1_000_000,
         scheduled_interval: 900,
+        scheduled: true,
     };
 
     fn digest(c: char) -> String {
@@ -430,7 +533,7 @@ mod tests {
             "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": "quay.io/org/base:latest"}}]}});
         let mut imports = Imports::new();
         imports.insert(
-            "quay.io/org/base:latest".into(),
+            ("quay.io/org/base:latest".into(), ImportMode::Legacy),
             Err(ImportFailure {
                 reason: "InternalError".into(),
                 message: "connection refused".into(),
@@ -455,7 +558,7 @@ mod tests {
                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:latest"}}]}});
         let mut imports = Imports::new();
         imports.insert(
-            "quay.io/org/base:latest".into(),
+            ("quay.io/org/base:latest".into(), ImportMode::Legacy),
             Ok(Imported {
                 reference: format!("quay.io/org/base@{}", digest('c')),
                 image: digest('c'),
@@ -469,6 +572,130 @@ mod tests {
             ..NOW
         };
         assert_eq!(imports_needed(&s, &later).len(), 1);
+    }
+
+    #[test]
+    fn scheduled_imports_wait_for_the_grant_and_digests_stop_once_imported() {
+        let pinned = format!("quay.io/org/base@{}", digest('e'));
+        let mut s = json!({"metadata": {"name": "base", "namespace": "n"},
+            "spec": {"tags": [
+                {"name": "t", "importPolicy": {"scheduled": true},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:latest"}},
+                {"name": "d", "importPolicy": {"scheduled": true},
+                 "from": {"kind": "DockerImage", "name": pinned}},
+                {"name": "plain", "from": {"kind": "DockerImage", "name": "quay.io/org/other:1"}}]}});
+        let mut imports = Imports::new();
+        for (r, c) in [
+            ("quay.io/org/base:latest", 'c'),
+            ("quay.io/org/other:1", 'f'),
+        ] {
+            imports.insert(
+                (r.into(), ImportMode::Legacy),
+                Ok(Imported {
+                    reference: format!("quay.io/org/x@{}", digest(c)),
+                    image: digest(c),
+                }),
+            );
+        }
+        let none = |_: &str, _: &str| None;
+        // New tags resolve even when scheduled imports are not granted.
+        let refused = Clock {
+            scheduled: false,
+            ..NOW
+        };
+        assert_eq!(imports_needed(&s, &refused).len(), 3);
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &refused));
+        assert_eq!(resolve_tag(&s, "d").unwrap(), pinned);
+        assert_eq!(next_scheduled_import(&s, &NOW), Some(NOW.now_secs + 900));
+        // Due after the interval, but only with the grant; the digest tag is done.
+        let later = Clock {
+            now_secs: NOW.now_secs + 900,
+            scheduled: false,
+            ..NOW
+        };
+        assert_eq!(next_scheduled_import(&s, &later), Some(later.now_secs));
+        assert!(imports_needed(&s, &later).is_empty());
+        assert!(!reconcile_spec_tags(&mut s, &imports, &none, &later));
+        let granted = Clock {
+            scheduled: true,
+            ..later
+        };
+        let needed = imports_needed(&s, &granted);
+        assert_eq!(
+            needed.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>(),
+            ["t"]
+        );
+        imports.insert(
+            ("quay.io/org/base:latest".into(), ImportMode::Legacy),
+            Ok(Imported {
+                reference: format!("quay.io/org/base@{}", digest('9')),
+                image: digest('9'),
+            }),
+        );
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &granted));
+        assert_eq!(
+            resolve_tag(&s, "t").unwrap(),
+            format!("quay.io/org/base@{}", digest('9'))
+        );
+        assert_eq!(
+            next_scheduled_import(&s, &granted),
+            Some(granted.now_secs + 900)
+        );
+        // Not scheduled at all: no next import.
+        let plain = json!({"metadata": {"name": "p", "namespace": "n"},
+            "spec": {"tags": [{"name": "plain", "from": {"kind": "DockerImage", "name": "quay.io/org/other:1"}}]}});
+        assert_eq!(next_scheduled_import(&plain, &NOW), None);
+    }
+
+    #[test]
+    fn import_modes_key_the_imports_and_bad_modes_are_conditions() {
+        let mut s = json!({"metadata": {"name": "base", "namespace": "n"},
+            "spec": {"tags": [
+                {"name": "legacy", "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}},
+                {"name": "keep", "importPolicy": {"importMode": "PreserveOriginal"},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}},
+                {"name": "bad", "importPolicy": {"importMode": "Everything"},
+                 "from": {"kind": "DockerImage", "name": "quay.io/org/base:1"}}]}});
+        let needed = imports_needed(&s, &NOW);
+        assert_eq!(
+            needed
+                .iter()
+                .map(|r| (r.tag.as_str(), r.mode))
+                .collect::<Vec<_>>(),
+            [
+                ("legacy", ImportMode::Legacy),
+                ("keep", ImportMode::PreserveOriginal)
+            ]
+        );
+        let mut imports = Imports::new();
+        for (mode, c) in [
+            (ImportMode::Legacy, '1'),
+            (ImportMode::PreserveOriginal, '2'),
+        ] {
+            imports.insert(
+                ("quay.io/org/base:1".into(), mode),
+                Ok(Imported {
+                    reference: format!("quay.io/org/base@{}", digest(c)),
+                    image: digest(c),
+                }),
+            );
+        }
+        let none = |_: &str, _: &str| None;
+        assert!(reconcile_spec_tags(&mut s, &imports, &none, &NOW));
+        assert!(resolve_tag(&s, "legacy").unwrap().ends_with(&digest('1')));
+        assert!(resolve_tag(&s, "keep").unwrap().ends_with(&digest('2')));
+        assert_eq!(resolve_tag(&s, "bad"), None);
+        let c = &crate::images::status_tag(&s, "bad").unwrap()["conditions"][0];
+        assert_eq!(c["reason"], "Invalid");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be Legacy or PreserveOriginal")
+        );
+        // Changing the mode resolves the tag again.
+        s["spec"]["tags"][0]["importPolicy"] = json!({"importMode": "PreserveOriginal"});
+        assert_eq!(imports_needed(&s, &NOW).len(), 1);
     }
 
     #[test]

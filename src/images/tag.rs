@@ -66,6 +66,8 @@ pub struct TagOptions {
     pub scheduled: bool,
     /// `--insecure`: allow plain HTTP for the import.
     pub insecure: bool,
+    /// `--import-mode`: how a manifest list imports (`importPolicy.importMode`).
+    pub import_mode: Option<super::stream::ImportMode>,
     /// `--reference`: record the reference without importing.
     pub reference: bool,
     /// `--reference-policy`: `source` or `local`.
@@ -121,7 +123,7 @@ pub fn tag(
             _ => return Err(TagError::UnknownSourceKind(k)),
         },
     };
-    if kind != "DockerImage" && (opts.scheduled || opts.insecure) {
+    if kind != "DockerImage" && (opts.scheduled || opts.insecure || opts.import_mode.is_some()) {
         return Err(TagError::ImportFlags);
     }
     if opts.alias && kind != "ImageStreamTag" {
@@ -186,13 +188,16 @@ pub fn tag(
         if opts.reference {
             spec_tag["reference"] = json!(true);
         }
-        if opts.scheduled || opts.insecure {
+        if opts.scheduled || opts.insecure || opts.import_mode.is_some() {
             spec_tag["importPolicy"] = json!({});
             if opts.scheduled {
                 spec_tag["importPolicy"]["scheduled"] = json!(true);
             }
             if opts.insecure {
                 spec_tag["importPolicy"]["insecure"] = json!(true);
+            }
+            if let Some(mode) = opts.import_mode {
+                spec_tag["importPolicy"]["importMode"] = json!(mode.as_str());
             }
         }
         let policy = match opts.reference_policy.as_deref() {
