@@ -14,6 +14,7 @@ mod golden;
 mod graph;
 #[cfg(feature = "kube")]
 mod kube;
+mod lookup;
 mod objects;
 mod props;
 mod render;
