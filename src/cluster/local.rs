@@ -258,6 +258,17 @@ impl LocalCluster {
         list_in(&self.conn, &self.path, group, kind, namespace, selector)
     }
 
+    /// Lists as [`Txn::list_prefix`].
+    pub fn list_prefix(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_prefix_in(&self.conn, &self.path, group, kind, namespace, prefix)
+    }
+
     /// Every object, in key order (for `get all`, tests and integrity checks).
     pub fn all(&self) -> Result<Vec<Value>, ClusterError> {
         let err = db_err(&self.path);
@@ -865,6 +876,48 @@ fn admit(
     Ok(())
 }
 
+fn list_prefix_in(
+    conn: &Connection,
+    path: &Path,
+    group: &str,
+    kind: &str,
+    namespace: &str,
+    prefix: &str,
+) -> Result<Vec<Value>, ClusterError> {
+    let err = db_err(path);
+    // Names from `prefix` up to (not including) the prefix with its last character bumped.
+    let mut upper: Vec<char> = prefix.chars().collect();
+    let bumped = upper
+        .pop()
+        .and_then(|c| char::from_u32(c as u32 + 1))
+        .map(|c| {
+            upper.push(c);
+            upper.iter().collect::<String>()
+        });
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT body FROM objects WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3
+             AND name >= ?4 AND (?5 IS NULL OR name < ?5) ORDER BY name",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map(params![group, kind, namespace, prefix, bumped], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for body in rows {
+        let v = parse_body(path, &body.map_err(&err)?)?;
+        if v.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.starts_with(prefix))
+        {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
 /// `metadata.labels` as a map of strings.
 pub fn labels_of(v: &Value) -> HashMap<&str, &str> {
     v.get("metadata")
@@ -942,6 +995,19 @@ impl<'a> Txn<'a> {
         selector: &Selector,
     ) -> Result<Vec<Value>, ClusterError> {
         list_in(&self.tx, &self.path, group, kind, namespace, selector)
+    }
+
+    /// Lists the objects of a group and kind in `namespace` whose names start with `prefix`,
+    /// ordered by name: one range of the primary key (controllers find the records they keep
+    /// for an object, `NAME-<hash>`, without reading the whole namespace).
+    pub fn list_prefix(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_prefix_in(&self.tx, &self.path, group, kind, namespace, prefix)
     }
 
     fn next_rv(&mut self) -> u64 {

@@ -21,3 +21,4 @@ mod render;
 mod sync;
 mod util;
 mod webhook;
+mod workloads;
