@@ -188,8 +188,8 @@ pub fn exec(args: RolloutArgs) -> anyhow::Result<u8> {
                 write!(out, "{}", super::output::table(&rows, 0, 3))?;
             }
             Target::Workload(kind, name) => {
-                let mut c = wait::open_local(&common.cluster, "rollout")?;
-                let revisions = workloads::history(&mut c, kind, &common.namespace, &name)?;
+                let c = wait::open_local(&common.cluster, "rollout")?;
+                let revisions = workloads::history(&c, kind, &common.namespace, &name)?;
                 print_history(&mut out, kind, &name, &revisions)?;
             }
         },

@@ -365,16 +365,21 @@ fn owned_records(
     kind: Workload,
     object: &Value,
 ) -> Result<Vec<Value>, ClusterError> {
-    let name = str_at(object, "/metadata/name").unwrap_or_default();
-    let ns = str_at(object, "/metadata/namespace").unwrap_or_default();
+    let (name, ns) = crate::images::name_ns(object);
+    let candidates = txn.list_prefix("apps", kind.record_kind(), ns, &format!("{name}-"))?;
+    Ok(owned_among(candidates, kind, object))
+}
+
+/// Those of `candidates` `object` owns, newest revision last.
+fn owned_among(candidates: Vec<Value>, kind: Workload, object: &Value) -> Vec<Value> {
+    let (name, _) = crate::images::name_ns(object);
     let uid = str_at(object, "/metadata/uid").unwrap_or_default();
-    let mut out: Vec<Value> = txn
-        .list_prefix("apps", kind.record_kind(), ns, &format!("{name}-"))?
+    let mut out: Vec<Value> = candidates
         .into_iter()
         .filter(|r| owned_by(r, kind.kind(), name, uid))
         .collect();
     out.sort_by_key(revision_of);
-    Ok(out)
+    out
 }
 
 /// Deletes the oldest of `old` (newest last) beyond `limit`.
@@ -676,14 +681,20 @@ fn load(txn: &Txn<'_>, kind: Workload, ns: &str, name: &str) -> Result<Value, Ro
 
 /// The revisions of a workload, oldest first.
 pub fn history(
-    cluster: &mut LocalCluster,
+    cluster: &LocalCluster,
     kind: Workload,
     ns: &str,
     name: &str,
 ) -> Result<Vec<Revision>, RolloutError> {
-    let txn = cluster.begin()?;
-    let object = load(&txn, kind, ns, name)?;
-    Ok(owned_records(&txn, kind, &object)?
+    let object = cluster
+        .get(&kind.key(ns, name))?
+        .ok_or_else(|| RolloutError::NotFound {
+            resource: kind.resource(),
+            name: name.to_string(),
+            namespace: ns.to_string(),
+        })?;
+    let candidates = cluster.list_prefix("apps", kind.record_kind(), ns, &format!("{name}-"))?;
+    Ok(owned_among(candidates, kind, &object)
         .iter()
         .map(|r| Revision {
             revision: revision_of(r),
