@@ -72,7 +72,7 @@ enum Command {
     /// Print a build's log.
     #[command(after_help = logs::EXAMPLES)]
     Logs(logs::LogsArgs),
-    /// Roll out, list or roll back DeploymentConfig revisions.
+    /// Roll out, list, roll back or restart DeploymentConfigs, Deployments, StatefulSets and DaemonSets.
     #[command(after_help = rollout::EXAMPLES)]
     Rollout(rollout::RolloutArgs),
     /// Instantiate a template as one app, as `oc new-app --template` does.

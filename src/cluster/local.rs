@@ -258,6 +258,17 @@ impl LocalCluster {
         list_in(&self.conn, &self.path, group, kind, namespace, selector)
     }
 
+    /// Lists as [`Txn::list_prefix`].
+    pub fn list_prefix(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_prefix_in(&self.conn, &self.path, group, kind, namespace, prefix)
+    }
+
     /// Every object, in key order (for `get all`, tests and integrity checks).
     pub fn all(&self) -> Result<Vec<Value>, ClusterError> {
         let err = db_err(&self.path);
@@ -507,24 +518,24 @@ impl Cluster for LocalCluster {
     }
 
     fn last_applied(&self, app: &str, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
-        let err = db_err(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT applied FROM inventory
-                 WHERE app = ?1 AND api_group = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5",
-            )
-            .map_err(&err)?;
-        let body: Option<Option<String>> = stmt
-            .query_row(
-                params![app, key.group, key.kind, key.namespace, key.name],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(&err)?;
-        body.flatten()
-            .map(|b| parse_body(&self.path, &b))
-            .transpose()
+        last_applied_in(&self.conn, &self.path, app, key)
+    }
+
+    /// The embedded cluster's own prediction, for the kinds its admission changes (pods and
+    /// pod templates): desired laid over live as [`crate::diff::predict`] does, then admitted
+    /// against the stored object, exactly as [`Txn::update`] will store it. `None` for other
+    /// kinds and for objects that do not exist yet (the caller's prediction is the same).
+    fn dry_run_apply(&self, desired: &Value) -> Result<Option<Value>, ClusterError> {
+        let Ok(key) = ResourceKey::of(desired) else {
+            return Ok(None);
+        };
+        if crate::images::admission::pod_spec_path(&key.group, &key.kind).is_none() {
+            return Ok(None);
+        }
+        let Some(live) = self.get(&key)? else {
+            return Ok(None);
+        };
+        predict_admitted(&self.conn, &self.path, &key, &live, desired).map(Some)
     }
 
     fn commit(&mut self, change: Change) -> Result<(), ClusterError> {
@@ -542,9 +553,22 @@ impl Cluster for LocalCluster {
                 }
                 Write::Update {
                     mut merged,
+                    desired,
                     resource_version,
-                    ..
                 } => {
+                    // A pod template was predicted and admitted against the streams as the plan
+                    // found them; this change may have just written one of them. Predict again
+                    // here, against the same live object (the resourceVersion check below
+                    // guarantees it) and the streams as this transaction sees them.
+                    if let Ok(key) = ResourceKey::of(&desired)
+                        && crate::images::admission::pod_spec_path(&key.group, &key.kind).is_some()
+                        && let Some(live) = txn.get(&key)?
+                        && resource_version
+                            .as_deref()
+                            .is_none_or(|rv| rv == rv_of(&live))
+                    {
+                        merged = predict_admitted(&txn.tx, &txn.path, &key, &live, &desired)?;
+                    }
                     let meta = metadata_mut(&mut merged);
                     match resource_version {
                         Some(rv) => meta.insert("resourceVersion".into(), Value::String(rv)),
@@ -761,6 +785,139 @@ fn list_in(
     Ok(out)
 }
 
+/// What kascade kept of what it applied for `key` in `app`'s inventory.
+fn last_applied_in(
+    conn: &Connection,
+    path: &Path,
+    app: &str,
+    key: &ResourceKey,
+) -> Result<Option<Value>, ClusterError> {
+    let err = db_err(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT applied FROM inventory
+             WHERE app = ?1 AND api_group = ?2 AND kind = ?3 AND namespace = ?4 AND name = ?5",
+        )
+        .map_err(&err)?;
+    let body: Option<Option<String>> = stmt
+        .query_row(
+            params![app, key.group, key.kind, key.namespace, key.name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(&err)?;
+    body.flatten().map(|b| parse_body(path, &b)).transpose()
+}
+
+/// `live` after applying `desired`, as the embedded cluster stores it: desired laid over live
+/// three-way ([`crate::diff::predict`], with what the owning app last applied), then admitted
+/// against the stored object and the streams `conn` sees.
+fn predict_admitted(
+    conn: &Connection,
+    path: &Path,
+    key: &ResourceKey,
+    live: &Value,
+    desired: &Value,
+) -> Result<Value, ClusterError> {
+    let app = desired
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(INSTANCE_LABEL))
+        .and_then(Value::as_str);
+    let last = match app {
+        Some(app) => last_applied_in(conn, path, app, key)?,
+        None => None,
+    };
+    let mut predicted = crate::diff::predict(live, desired, last.as_ref());
+    admit(&mut predicted, Some(live), |k| get_in(conn, path, k))?;
+    Ok(predicted)
+}
+
+/// The image-policy admission ([`crate::images::admission`]) of an object about to be stored
+/// (`old` on an update), reading streams with `get`. It runs in [`Txn::create`] and
+/// [`Txn::update`], so every write path — a sync's [`Cluster::commit`], `new-app`, `tag`,
+/// `rollout`, the controllers — stores admitted objects, as an API server would; objects a
+/// controller owns (ReplicaSets, ReplicationControllers of a rollout) are skipped by the rule
+/// itself. A name that stays unresolved is not an error (the plugin's default policy).
+fn admit(
+    object: &mut Value,
+    old: Option<&Value>,
+    get: impl Fn(&ResourceKey) -> Result<Option<Value>, ClusterError>,
+) -> Result<(), ClusterError> {
+    use crate::images::admission;
+    if !admission::applies(object) {
+        return Ok(());
+    }
+    let failed: std::cell::RefCell<Option<ClusterError>> = std::cell::RefCell::new(None);
+    let lookup = |ns: &str, name: &str| match get(&ResourceKey::new(
+        crate::images::GROUP,
+        "ImageStream",
+        ns,
+        name,
+    )) {
+        Ok(found) => found,
+        Err(e) => {
+            failed.borrow_mut().get_or_insert(e);
+            None
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let outcome = admission::admit(object, old, &lookup, now);
+    if let Some(e) = failed.into_inner() {
+        return Err(e);
+    }
+    for r in &outcome.rewrites {
+        tracing::debug!(field = %r.field, from = %r.from, to = %r.to, "image policy: local name resolved");
+    }
+    for r in &outcome.refusals {
+        tracing::debug!(field = %r.field, image = %r.image, message = %r.message, "image policy: local name not resolved");
+    }
+    Ok(())
+}
+
+fn list_prefix_in(
+    conn: &Connection,
+    path: &Path,
+    group: &str,
+    kind: &str,
+    namespace: &str,
+    prefix: &str,
+) -> Result<Vec<Value>, ClusterError> {
+    let err = db_err(path);
+    // Names from `prefix` up to (not including) the prefix with its last character bumped.
+    let mut upper: Vec<char> = prefix.chars().collect();
+    let bumped = upper
+        .pop()
+        .and_then(|c| char::from_u32(c as u32 + 1))
+        .map(|c| {
+            upper.push(c);
+            upper.iter().collect::<String>()
+        });
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT body FROM objects WHERE api_group = ?1 AND kind = ?2 AND namespace = ?3
+             AND name >= ?4 AND (?5 IS NULL OR name < ?5) ORDER BY name",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map(params![group, kind, namespace, prefix, bumped], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for body in rows {
+        let v = parse_body(path, &body.map_err(&err)?)?;
+        if v.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.starts_with(prefix))
+        {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
 /// `metadata.labels` as a map of strings.
 pub fn labels_of(v: &Value) -> HashMap<&str, &str> {
     v.get("metadata")
@@ -840,6 +997,19 @@ impl<'a> Txn<'a> {
         list_in(&self.tx, &self.path, group, kind, namespace, selector)
     }
 
+    /// Lists the objects of a group and kind in `namespace` whose names start with `prefix`,
+    /// ordered by name: one range of the primary key (controllers find the records they keep
+    /// for an object, `NAME-<hash>`, without reading the whole namespace).
+    pub fn list_prefix(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        list_prefix_in(&self.tx, &self.path, group, kind, namespace, prefix)
+    }
+
     fn next_rv(&mut self) -> u64 {
         self.rv += 1;
         self.rv
@@ -885,6 +1055,7 @@ impl<'a> Txn<'a> {
         if self.get(&key)?.is_some() {
             return Err(ClusterError::AlreadyExists { key: Box::new(key) });
         }
+        admit(&mut object, None, |k| self.get(k))?;
         let rv = self.next_rv();
         let meta = metadata_mut(&mut object);
         meta.insert("uid".into(), Value::String(new_uid()));
@@ -925,6 +1096,7 @@ impl<'a> Txn<'a> {
                 ),
             });
         }
+        admit(&mut object, Some(&current), |k| self.get(k))?;
         if strip_meta_status(&current) == strip_meta_status(&object)
             && metadata_without_server_fields(&current) == metadata_without_server_fields(&object)
             && current.get("status") == object.get("status")

@@ -9,6 +9,7 @@
 //! | builds ([`build`]) | Build add/update | phases New → Running → Complete/Failed/Cancelled, the log, the output tag event |
 //! | deployment configs ([`deploymentconfigs`]) | DC add/update, its input streams | trigger images, `status.latestVersion`, one ReplicationController per rollout |
 //! | trigger annotations ([`annotations`]) | Deployments, StatefulSets, DaemonSets, CronJobs, their streams | container images, a pod-template annotation |
+//! | workload revisions ([`workloads`]) | Deployments, StatefulSets, DaemonSets (after the trigger annotations, in the same step) | one ReplicaSet or ControllerRevision per pod template, revision numbers, `observedGeneration` |
 //!
 //! [`Controllers`] follows the cluster's change feed ([`LocalCluster::events_since`]): every
 //! event enqueues the object's own controller and, for an ImageStream, every object whose
@@ -27,6 +28,7 @@ pub mod buildconfigs;
 pub mod conditions;
 pub mod deploymentconfigs;
 pub mod imagestreams;
+pub mod workloads;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -424,8 +426,9 @@ impl Controllers {
                 {
                     continue;
                 }
-                if let Item::Workload(_) = item
+                if let Item::Workload(k) = &item
                     && !annotations::has_triggers(&o)
+                    && !workloads::records(k)
                 {
                     continue;
                 }
@@ -513,7 +516,12 @@ impl Controllers {
             Item::BuildConfig(k) => buildconfigs::reconcile(cluster, &mut self.ctx, k)?,
             Item::Build(k) => build::reconcile(cluster, &mut self.ctx, k)?,
             Item::DeploymentConfig(k) => deploymentconfigs::reconcile(cluster, &mut self.ctx, k)?,
-            Item::Workload(k) => annotations::reconcile(cluster, &mut self.ctx, k)?,
+            Item::Workload(k) => {
+                // The trigger sets the images first, so one image change makes one revision.
+                let mut written = annotations::reconcile(cluster, &mut self.ctx, k)?;
+                written.extend(workloads::reconcile(cluster, &mut self.ctx, k)?);
+                written
+            }
         };
         for rv in written {
             self.own_writes.insert(rv, item.clone());

@@ -9,12 +9,14 @@
 //!   tags following their source in the same update ([`push_tag_event`]).
 //! - [`resolve_tag`]: `ResolveLatestTaggedImage` — `referencePolicy: Local` gives
 //!   `<status.dockerImageRepository>@<image>`, otherwise the event's `dockerImageReference`.
-//! - [`resolve_local_name`]: what `lookupPolicy.local` lets a pod say (`app:tag`).
+//! - [`resolve_local_name`]: what `lookupPolicy.local` lets a pod say (`app:tag`);
+//!   [`admission`] applies it to every pod and pod template the embedded cluster stores.
 //! - [`stream::reconcile_spec_tags`]: resolving spec tags (DockerImage, ImageStreamTag,
 //!   ImageStreamImage) into status events; [`registry`] imports tag references over the OCI
 //!   distribution API, with credentials from the namespace's pull secrets ([`auth`]); [`tag`]
 //!   is `oc tag`.
 
+pub mod admission;
 pub mod auth;
 pub mod registry;
 pub mod stream;

@@ -16,6 +16,7 @@ mod golden;
 mod graph;
 #[cfg(feature = "kube")]
 mod kube;
+mod lookup;
 mod objects;
 mod props;
 mod registry;
@@ -23,3 +24,4 @@ mod render;
 mod sync;
 mod util;
 mod webhook;
+mod workloads;

@@ -686,8 +686,10 @@ fn describe_shows_fields_sections_and_feed_events() {
         .skip_while(|l| !l.starts_with("Events"))
         .skip(2)
         .collect();
-    assert_eq!(events.len(), 1, "{out}");
+    // Created by the sync, then its revision recorded by the workload controller.
+    assert_eq!(events.len(), 2, "{out}");
     assert_eq!(cells(events[0])[1..], ["ADDED", "1"]);
+    assert_eq!(cells(events[1])[1..], ["MODIFIED", "1"]);
 
     // A change shows up as a MODIFIED entry.
     let mut c = open(d);
