@@ -55,6 +55,23 @@ fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClusterError + '_ {
     }
 }
 
+/// Why one attempt to open the store failed: busy (try again) or anything else.
+enum OpenError {
+    Busy(rusqlite::Error),
+    Other(ClusterError),
+}
+
+impl OpenError {
+    fn from_sqlite(path: &Path, e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                OpenError::Busy(e)
+            }
+            _ => OpenError::Other(db_err(path)(e)),
+        }
+    }
+}
+
 impl LocalCluster {
     /// Opens (creating if needed) the cluster in `state_dir/cluster.db`.
     pub fn open(state_dir: &Path) -> Result<Self, ClusterError> {
@@ -66,19 +83,41 @@ impl LocalCluster {
     }
 
     /// Opens (creating if needed) the cluster in one SQLite file.
+    ///
+    /// Several processes may open a new file at once. SQLite answers some of the locks
+    /// taken while one of them switches the file to WAL or builds its WAL index with
+    /// `SQLITE_BUSY` at once, without waiting on the busy timeout, so a busy open is
+    /// retried, with short pauses, for as long as the busy timeout.
     pub fn open_file(path: &Path) -> Result<Self, ClusterError> {
-        let err = db_err(path);
-        let conn = Connection::open(path).map_err(&err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::open_once(path) {
+                Err(OpenError::Busy(e)) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(path = %path.display(), error = %e, "store busy while opening; retrying");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(OpenError::Busy(e)) => return Err(db_err(path)(e)),
+                Err(OpenError::Other(e)) => return Err(e),
+                Ok(cluster) => return Ok(cluster),
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, OpenError> {
+        let err = |e: rusqlite::Error| OpenError::from_sqlite(path, e);
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(&err)?;
+            .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(&err)?;
+            .map_err(err)?;
         let mut cluster = LocalCluster {
             conn,
             path: path.to_path_buf(),
         };
-        cluster.migrate()?;
+        cluster.migrate().map_err(OpenError::Other)?;
         Ok(cluster)
     }
 
