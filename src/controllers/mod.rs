@@ -66,6 +66,9 @@ pub struct Options {
     pub scheduled_interval: Duration,
     /// Timeout of each registry request.
     pub registry_timeout: Duration,
+    /// Credentials for fetching build sources (none by default: public https, file://,
+    /// local paths, ssh with the agent's keys).
+    pub git_auth: crate::source::Auth,
 }
 
 impl Default for Options {
@@ -74,6 +77,7 @@ impl Default for Options {
             max_steps: None,
             scheduled_interval: Duration::from_secs(900),
             registry_timeout: Duration::from_secs(15),
+            git_auth: crate::source::Auth::default(),
         }
     }
 }
@@ -178,6 +182,11 @@ pub trait Observer {
     fn progress(&mut self, steps: usize, pending: usize) {
         let _ = (steps, pending);
     }
+    /// Called with each line of a build's log as the executor writes it (the whole log is
+    /// also kept in the Build's `status.log`).
+    fn build_log(&mut self, build: &ResourceKey, line: &str) {
+        let _ = (build, line);
+    }
 }
 
 /// An observer that ignores everything.
@@ -274,8 +283,8 @@ pub const WATCHED: &[(&str, &str)] = &[
 pub struct Context {
     /// The registry client for imports.
     pub registry: RegistryClient,
-    /// Fetched git sources.
-    pub sources: build::git::SourceCache,
+    /// Build sources, fetched once per pass into the state directory's git cache.
+    pub sources: crate::source::Fetcher,
     /// The options.
     pub options: Options,
     activities: Vec<Activity>,
@@ -320,7 +329,7 @@ impl Controllers {
         Controllers {
             ctx: Context {
                 registry: RegistryClient::new(options.registry_timeout),
-                sources: build::git::SourceCache::new(state_dir.join("sources")),
+                sources: crate::source::Fetcher::new(state_dir, options.git_auth.clone()),
                 options,
                 activities: Vec::new(),
             },
@@ -484,7 +493,7 @@ impl Controllers {
         let written = match &item {
             Item::Stream(k) => imagestreams::reconcile(cluster, &mut self.ctx, k)?,
             Item::BuildConfig(k) => buildconfigs::reconcile(cluster, &mut self.ctx, k)?,
-            Item::Build(k) => build::reconcile(cluster, &mut self.ctx, k)?,
+            Item::Build(k) => build::reconcile(cluster, &mut self.ctx, k, observer)?,
             Item::DeploymentConfig(k) => deploymentconfigs::reconcile(cluster, &mut self.ctx, k)?,
             Item::Workload(k) => annotations::reconcile(cluster, &mut self.ctx, k)?,
         };
@@ -568,6 +577,9 @@ impl Observer for Recorder<'_> {
     }
     fn progress(&mut self, steps: usize, pending: usize) {
         self.inner.progress(steps, pending);
+    }
+    fn build_log(&mut self, build: &ResourceKey, line: &str) {
+        self.inner.build_log(build, line);
     }
 }
 

@@ -43,8 +43,8 @@ use git2::{
 
 use super::known_hosts::{self, Verdict};
 use super::{
-    Auth, RepoUrl, Snapshot, SourceError, SourceSpec, Token, Transport, cache_key, classify,
-    clean_path, is_hex_sha, redact, sha256_hex, validate_ref,
+    Auth, RepoUrl, Revision, Snapshot, SourceError, SourceSpec, Token, Transport, cache_key,
+    classify, clean_path, is_hex_sha, redact, sha256_hex, validate_ref,
 };
 
 /// The most bytes one snapshot may hold.
@@ -244,37 +244,78 @@ fn open_cache(dir: &Path, url: &str) -> Result<Repository, SourceError> {
     Ok(repo)
 }
 
-/// Fetches `spec` and exports its tree; see [`crate::source::fetch`].
-pub(crate) fn fetch(
+/// A commit brought into the cache of one repository, the cache still locked.
+struct InCache {
+    /// The cache repository.
+    repo: Repository,
+    /// The cache's name: the sha256 of the repository's cache key.
+    key: String,
+    /// The URL for messages (any password replaced by `***`).
+    url: String,
+    /// The ref resolved: `refs/heads/…`, `refs/tags/…`, or the commit sha asked for.
+    reference: String,
+    /// The commit.
+    commit: Oid,
+    /// The commit the cache held for the ref before this fetch.
+    previous: Option<Oid>,
+    /// Objects received.
+    fetched_objects: usize,
+    /// Held until the caller is done with the cache.
+    _lock: CacheLock,
+}
+
+/// Whether `s` can name a commit given by the user (`--commit`): 4 to 40 hex digits, as git
+/// abbreviates.
+fn is_commit_id(s: &str) -> bool {
+    (4..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Classifies `raw_url`, locks its cache, resolves `reference` against the remote (or takes
+/// `commit` as it is) and fetches what the cache lacks. An explicit `commit` the cache already
+/// holds needs no connection at all.
+fn fetch_into_cache(
     state_dir: &Path,
-    spec: &SourceSpec,
+    raw_url: &str,
+    reference: Option<&str>,
+    commit: Option<&str>,
     auth: &Auth,
-) -> Result<Snapshot, SourceError> {
-    let url = redact(&spec.url);
-    let repo_url = classify(&spec.url)?;
-    if let Some(r) = &spec.reference {
+) -> Result<InCache, SourceError> {
+    let url = redact(raw_url);
+    let repo_url = classify(raw_url)?;
+    if let Some(r) = reference {
         validate_ref(r)?;
     }
-    let sub = clean_path(spec.path.as_deref())?;
+    if let Some(c) = commit
+        && !is_commit_id(c)
+    {
+        return Err(SourceError::InvalidRef {
+            reference: c.to_string(),
+            reason: "a commit is 4 to 40 hex digits".into(),
+        });
+    }
+    let shown_ref = commit
+        .map(|c| format!("commit {c}"))
+        .or_else(|| reference.map(str::to_string))
+        .unwrap_or_else(|| "HEAD".into());
     let location = match repo_url.transport {
         Transport::Local => {
             let p = Path::new(&repo_url.location);
             let abs = p.canonicalize().map_err(|e| SourceError::Fetch {
                 url: url.clone(),
-                reference: spec.reference.clone().unwrap_or_else(|| "HEAD".into()),
+                reference: shown_ref.clone(),
                 reason: format!("no repository at {}: {e}", p.display()),
             })?;
             abs.to_string_lossy().into_owned()
         }
         _ => repo_url.location.clone(),
     };
-    let key = sha256_hex(cache_key(&spec.url, &repo_url).as_bytes());
+    let key = sha256_hex(cache_key(raw_url, &repo_url).as_bytes());
     let git_dir = state_dir.join("git");
     fs::create_dir_all(&git_dir).map_err(|source| SourceError::State {
         path: git_dir.display().to_string(),
         source,
     })?;
-    let _lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
+    let lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
     let repo = open_cache(&git_dir.join(&key), &url)?;
 
     let token = match repo_url.transport {
@@ -290,118 +331,157 @@ pub(crate) fn fetch(
         tried_username: Cell::new(false),
         failure: RefCell::new(None),
     };
-    let shown_ref = spec.reference.clone().unwrap_or_else(|| "HEAD".into());
     let fetch_err = |e: &git2::Error| SourceError::Fetch {
         url: url.clone(),
         reference: shown_ref.clone(),
         reason: ctx.reason(e),
     };
 
-    // List the remote's refs and resolve ours.
-    let mut remote = repo
-        .remote_anonymous(&location)
-        .map_err(|e| fetch_err(&e))?;
-    let (heads, default_branch) = {
-        let conn = remote
-            .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
+    let (reference, commit_id, previous, fetched_objects) = {
+        let mut remote = repo
+            .remote_anonymous(&location)
             .map_err(|e| fetch_err(&e))?;
-        let heads: Vec<(String, Oid)> = conn
-            .list()
-            .map_err(|e| fetch_err(&e))?
-            .iter()
-            .map(|h| (h.name().to_string(), h.oid()))
-            .collect();
-        let default = conn
-            .default_branch()
-            .ok()
-            .and_then(|b| b.as_str().ok().map(str::to_string));
-        (heads, default)
-    };
-    let target = resolve(
-        &repo,
-        &url,
-        spec.reference.as_deref(),
-        &heads,
-        default_branch,
-    )?;
-
-    let shallow_ok = repo_url.transport != Transport::Local;
-    let mut fetched_objects = 0;
-    let mut download = |refspecs: &[String], depth: i32| -> Result<(), SourceError> {
-        let mut opts = FetchOptions::new();
-        opts.remote_callbacks(ctx.callbacks())
-            .download_tags(AutotagOption::None)
-            .update_fetchhead(false)
-            .depth(depth);
-        if ctx.token.is_some() {
-            // A redirect to another host must not take the token with it.
-            opts.follow_redirects(RemoteRedirect::None);
-        }
-        remote
-            .fetch(refspecs, Some(&mut opts), None)
-            .map_err(|e| fetch_err(&e))?;
-        fetched_objects += remote.stats().received_objects();
-        Ok(())
-    };
-
-    let (reference, commit_id, previous) = match &target {
-        Target::Branch(name, oid) | Target::Tag(name, oid) => {
-            let previous = repo
-                .refname_to_id(name)
-                .ok()
-                .and_then(|id| peel_commit(&repo, id));
-            let cached = repo.refname_to_id(name).ok();
-            if cached != Some(*oid) {
-                if repo.odb().map(|o| o.exists(*oid)).unwrap_or(false) {
-                    // Another ref already brought the object: just move ours.
-                    repo.reference(name, *oid, true, "kascade: fetch")
+        let target = match commit {
+            Some(c) => Target::Commit(c.to_ascii_lowercase()),
+            None => {
+                // List the remote's refs and resolve ours.
+                let (heads, default_branch) = {
+                    let conn = remote
+                        .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
                         .map_err(|e| fetch_err(&e))?;
-                } else {
-                    let refspec = vec![format!("+{name}:{name}")];
-                    if previous.is_none() && shallow_ok {
-                        match download(&refspec, 1) {
-                            Ok(()) => {}
-                            Err(SourceError::Fetch { reason, .. })
-                                if reason.contains("shallow") =>
-                            {
-                                tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
-                                download(&refspec, 0)?;
-                            }
-                            Err(e) => return Err(e),
-                        }
+                    let heads: Vec<(String, Oid)> = conn
+                        .list()
+                        .map_err(|e| fetch_err(&e))?
+                        .iter()
+                        .map(|h| (h.name().to_string(), h.oid()))
+                        .collect();
+                    let default = conn
+                        .default_branch()
+                        .ok()
+                        .and_then(|b| b.as_str().ok().map(str::to_string));
+                    (heads, default)
+                };
+                resolve(&repo, &url, reference, &heads, default_branch)?
+            }
+        };
+
+        let shallow_ok = repo_url.transport != Transport::Local;
+        let mut fetched_objects = 0;
+        let mut download = |refspecs: &[String], depth: i32| -> Result<(), SourceError> {
+            let mut opts = FetchOptions::new();
+            opts.remote_callbacks(ctx.callbacks())
+                .download_tags(AutotagOption::None)
+                .update_fetchhead(false)
+                .depth(depth);
+            if ctx.token.is_some() {
+                // A redirect to another host must not take the token with it.
+                opts.follow_redirects(RemoteRedirect::None);
+            }
+            remote
+                .fetch(refspecs, Some(&mut opts), None)
+                .map_err(|e| fetch_err(&e))?;
+            fetched_objects += remote.stats().received_objects();
+            Ok(())
+        };
+
+        let (reference, commit_id, previous) = match &target {
+            Target::Branch(name, oid) | Target::Tag(name, oid) => {
+                let previous = repo
+                    .refname_to_id(name)
+                    .ok()
+                    .and_then(|id| peel_commit(&repo, id));
+                let cached = repo.refname_to_id(name).ok();
+                if cached != Some(*oid) {
+                    if repo.odb().map(|o| o.exists(*oid)).unwrap_or(false) {
+                        // Another ref already brought the object: just move ours.
+                        repo.reference(name, *oid, true, "kascade: fetch")
+                            .map_err(|e| fetch_err(&e))?;
                     } else {
-                        download(&refspec, 0)?;
+                        let refspec = vec![format!("+{name}:{name}")];
+                        if previous.is_none() && shallow_ok {
+                            match download(&refspec, 1) {
+                                Ok(()) => {}
+                                Err(SourceError::Fetch { reason, .. })
+                                    if reason.contains("shallow") =>
+                                {
+                                    tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
+                                    download(&refspec, 0)?;
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        } else {
+                            download(&refspec, 0)?;
+                        }
                     }
                 }
+                let id = repo.refname_to_id(name).map_err(|e| fetch_err(&e))?;
+                let commit = peel_commit(&repo, id).ok_or_else(|| SourceError::Fetch {
+                    url: url.clone(),
+                    reference: name.clone(),
+                    reason: format!("{name} does not point at a commit"),
+                })?;
+                (name.clone(), commit, previous)
             }
-            let id = repo.refname_to_id(name).map_err(|e| fetch_err(&e))?;
-            let commit = peel_commit(&repo, id).ok_or_else(|| SourceError::Fetch {
-                url: url.clone(),
-                reference: name.clone(),
-                reason: format!("{name} does not point at a commit"),
-            })?;
-            (name.clone(), commit, previous)
-        }
-        Target::Commit(hex) => {
-            let mut found = find_commit_hex(&repo, hex);
-            if found.is_none() {
-                let refspecs = vec![
-                    "+refs/heads/*:refs/kascade/all/heads/*".to_string(),
-                    "+refs/tags/*:refs/kascade/all/tags/*".to_string(),
-                ];
-                // A shallow cache must be deepened for an older commit to arrive.
-                let depth = if repo.is_shallow() { i32::MAX } else { 0 };
-                download(&refspecs, depth)?;
-                found = find_commit_hex(&repo, hex);
+            Target::Commit(hex) => {
+                let mut found = find_commit_hex(&repo, hex);
+                if found.is_none() {
+                    let refspecs = vec![
+                        "+refs/heads/*:refs/kascade/all/heads/*".to_string(),
+                        "+refs/tags/*:refs/kascade/all/tags/*".to_string(),
+                    ];
+                    // A shallow cache must be deepened for an older commit to arrive.
+                    let depth = if repo.is_shallow() { i32::MAX } else { 0 };
+                    download(&refspecs, depth)?;
+                    found = find_commit_hex(&repo, hex);
+                }
+                let commit = found.ok_or_else(|| SourceError::RefNotFound {
+                    url: url.clone(),
+                    reference: hex.clone(),
+                })?;
+                (commit.to_string(), commit, None)
             }
-            let commit = found.ok_or_else(|| SourceError::RefNotFound {
-                url: url.clone(),
-                reference: hex.clone(),
-            })?;
-            (commit.to_string(), commit, None)
-        }
+        };
+        (reference, commit_id, previous, fetched_objects)
     };
-    let commit = repo.find_commit(commit_id).map_err(|e| fetch_err(&e))?;
+    Ok(InCache {
+        repo,
+        key,
+        url,
+        reference,
+        commit: commit_id,
+        previous,
+        fetched_objects,
+        _lock: lock,
+    })
+}
+
+/// Fetches `spec` and exports its tree; see [`crate::source::fetch`].
+pub(crate) fn fetch(
+    state_dir: &Path,
+    spec: &SourceSpec,
+    auth: &Auth,
+) -> Result<Snapshot, SourceError> {
+    // Every input is checked before anything is fetched.
+    classify(&spec.url)?;
+    if let Some(r) = &spec.reference {
+        validate_ref(r)?;
+    }
+    let sub = clean_path(spec.path.as_deref())?;
+    let InCache {
+        repo,
+        key,
+        url,
+        reference,
+        commit: commit_id,
+        previous,
+        fetched_objects,
+        _lock,
+    } = fetch_into_cache(state_dir, &spec.url, spec.reference.as_deref(), None, auth)?;
+    let commit = repo.find_commit(commit_id).map_err(|e| SourceError::Fetch {
+        url: url.clone(),
+        reference: reference.clone(),
+        reason: e.message().to_string(),
+    })?;
     let revision = commit_id.to_string();
     let subject = commit
         .summary_bytes()
@@ -983,6 +1063,137 @@ pub(crate) fn commit_subject(
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default()
         }))
+}
+
+/// See [`crate::source::fetch_revision`].
+pub(crate) fn fetch_revision(
+    state_dir: &Path,
+    url: &str,
+    reference: Option<&str>,
+    commit: Option<&str>,
+    auth: &Auth,
+) -> Result<Revision, SourceError> {
+    let fetched = fetch_into_cache(state_dir, url, reference, commit, auth)?;
+    let c = fetched
+        .repo
+        .find_commit(fetched.commit)
+        .map_err(|e| SourceError::Cache {
+            url: fetched.url.clone(),
+            reason: format!("cannot read commit {}: {}", fetched.commit, e.message()),
+        })?;
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let subject = c.summary_bytes().map(lossy).unwrap_or_default();
+    let sig = c.author();
+    let author = format!("{} <{}>", lossy(sig.name_bytes()), lossy(sig.email_bytes()));
+    tracing::info!(url = %fetched.url, reference = %fetched.reference, revision = %fetched.commit, fetched_objects = fetched.fetched_objects, "fetched");
+    Ok(Revision {
+        url: url.to_string(),
+        reference: fetched.reference.clone(),
+        revision: fetched.commit.to_string(),
+        subject,
+        author,
+        fetched_objects: fetched.fetched_objects,
+    })
+}
+
+/// The root tree of commit `revision` in the cache of `url`.
+fn commit_tree<'r>(
+    repo: &'r Repository,
+    url: &str,
+    revision: &str,
+) -> Result<git2::Tree<'r>, SourceError> {
+    let id = find_commit_hex(repo, revision).ok_or_else(|| SourceError::Cache {
+        url: redact(url),
+        reason: format!("commit {revision} is not in the cache; fetch it first"),
+    })?;
+    repo.find_commit(id)
+        .and_then(|c| c.tree())
+        .map_err(|e| SourceError::Cache {
+            url: redact(url),
+            reason: format!("cannot read the tree of {revision}: {}", e.message()),
+        })
+}
+
+fn cached_repo(state_dir: &Path, url: &str, revision: &str) -> Result<Repository, SourceError> {
+    open_existing(state_dir, url)?.ok_or_else(|| SourceError::Cache {
+        url: redact(url),
+        reason: format!("commit {revision} is not in the cache (nothing was fetched from it)"),
+    })
+}
+
+/// See [`crate::source::tree_id`].
+pub(crate) fn tree_id(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: Option<&str>,
+) -> Result<Option<String>, SourceError> {
+    let sub = clean_path(path)?;
+    let repo = cached_repo(state_dir, url, revision)?;
+    let tree = commit_tree(&repo, url, revision)?;
+    let Some(p) = sub else {
+        return Ok(Some(tree.id().to_string()));
+    };
+    match tree.get_path(Path::new(&p)) {
+        Ok(e) if e.kind() == Some(ObjectType::Tree) => Ok(Some(e.id().to_string())),
+        Ok(_) => Ok(None),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(SourceError::Cache {
+            url: redact(url),
+            reason: format!("cannot read {p} at {revision}: {}", e.message()),
+        }),
+    }
+}
+
+/// See [`crate::source::read_file`].
+pub(crate) fn read_file(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let Some(p) = clean_path(Some(path))? else {
+        return Err(SourceError::InvalidPath {
+            path: path.to_string(),
+            reason: "names the whole tree, not a file".into(),
+        });
+    };
+    let repo = cached_repo(state_dir, url, revision)?;
+    let tree = commit_tree(&repo, url, revision)?;
+    let cache_err = |e: &git2::Error| SourceError::Cache {
+        url: redact(url),
+        reason: format!("cannot read {p} at {revision}: {}", e.message()),
+    };
+    let entry = match tree.get_path(Path::new(&p)) {
+        Ok(e) => e,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(cache_err(&e)),
+    };
+    if entry.kind() != Some(ObjectType::Blob) {
+        return Ok(None);
+    }
+    if entry.filemode() == 0o120000 {
+        return Err(SourceError::UnsafeTree {
+            url: redact(url),
+            revision: revision.to_string(),
+            path: p,
+            reason: "a symlink; only regular files are read".into(),
+        });
+    }
+    let odb = repo.odb().map_err(|e| cache_err(&e))?;
+    let (size, _) = odb.read_header(entry.id()).map_err(|e| cache_err(&e))?;
+    let limit = max_bytes.min(MAX_BLOB_BYTES);
+    if size as u64 > limit {
+        return Err(SourceError::TooLarge {
+            url: redact(url),
+            revision: revision.to_string(),
+            path: p,
+            reason: format!("a file of {size} bytes; the limit is {limit}"),
+        });
+    }
+    let blob = repo.find_blob(entry.id()).map_err(|e| cache_err(&e))?;
+    Ok(Some(blob.content().to_vec()))
 }
 
 #[cfg(test)]
