@@ -297,17 +297,19 @@ fn fetch_into_cache(
         .map(|c| format!("commit {c}"))
         .or_else(|| reference.map(str::to_string))
         .unwrap_or_else(|| "HEAD".into());
+    // A local repository that is gone only matters when something must be fetched from it.
     let location = match repo_url.transport {
         Transport::Local => {
             let p = Path::new(&repo_url.location);
-            let abs = p.canonicalize().map_err(|e| SourceError::Fetch {
-                url: url.clone(),
-                reference: shown_ref.clone(),
-                reason: format!("no repository at {}: {e}", p.display()),
-            })?;
-            abs.to_string_lossy().into_owned()
+            p.canonicalize()
+                .map(|abs| abs.to_string_lossy().into_owned())
+                .map_err(|e| SourceError::Fetch {
+                    url: url.clone(),
+                    reference: shown_ref.clone(),
+                    reason: format!("no repository at {}: {e}", p.display()),
+                })
         }
-        _ => repo_url.location.clone(),
+        _ => Ok(repo_url.location.clone()),
     };
     let key = sha256_hex(cache_key(raw_url, &repo_url).as_bytes());
     let git_dir = state_dir.join("git");
@@ -317,6 +319,20 @@ fn fetch_into_cache(
     })?;
     let lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
     let repo = open_cache(&git_dir.join(&key), &url)?;
+    if let Some(id) = commit.and_then(|c| find_commit_hex(&repo, &c.to_ascii_lowercase())) {
+        // The commit asked for is in the cache already: no connection.
+        return Ok(InCache {
+            repo,
+            key,
+            url,
+            reference: id.to_string(),
+            commit: id,
+            previous: None,
+            fetched_objects: 0,
+            _lock: lock,
+        });
+    }
+    let location = location?;
 
     let token = match repo_url.transport {
         Transport::Https | Transport::HttpLocal => auth.token(&url)?,
@@ -477,11 +493,13 @@ pub(crate) fn fetch(
         fetched_objects,
         _lock,
     } = fetch_into_cache(state_dir, &spec.url, spec.reference.as_deref(), None, auth)?;
-    let commit = repo.find_commit(commit_id).map_err(|e| SourceError::Fetch {
-        url: url.clone(),
-        reference: reference.clone(),
-        reason: e.message().to_string(),
-    })?;
+    let commit = repo
+        .find_commit(commit_id)
+        .map_err(|e| SourceError::Fetch {
+            url: url.clone(),
+            reference: reference.clone(),
+            reason: e.message().to_string(),
+        })?;
     let revision = commit_id.to_string();
     let subject = commit
         .summary_bytes()
@@ -1211,5 +1229,315 @@ mod tests {
         assert!(!stays_inside("", "a/../../b"));
         assert!(!stays_inside("", ".git/config"));
         assert!(!stays_inside("", ""));
+    }
+}
+
+/// The build side of the module ([`crate::source::fetch_revision`], [`crate::source::tree_id`],
+/// [`crate::source::read_file`], [`crate::source::Fetcher`]) on real repositories written with
+/// git2 in a temporary directory.
+#[cfg(test)]
+mod build_source_tests {
+    use std::collections::BTreeMap;
+
+    use git2::{Oid, Repository, Signature};
+
+    use crate::source::{Auth, Fetcher, SourceError, fetch_revision, read_file, redact, tree_id};
+
+    type File<'a> = (&'a str, i32, &'a [u8]);
+
+    fn tree(repo: &Repository, files: &[File<'_>]) -> Oid {
+        let mut b = repo.treebuilder(None).unwrap();
+        let mut dirs: BTreeMap<&str, Vec<File<'_>>> = BTreeMap::new();
+        for &(path, mode, data) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => dirs.entry(dir).or_default().push((rest, mode, data)),
+                None => {
+                    let id = repo.blob(data).unwrap();
+                    b.insert(path, id, mode).unwrap();
+                }
+            }
+        }
+        for (dir, sub) in dirs {
+            let id = tree(repo, &sub);
+            b.insert(dir, id, 0o040000).unwrap();
+        }
+        b.write().unwrap()
+    }
+
+    /// Commits `files` on `branch` (on top of its commit, if any).
+    fn commit(repo: &Repository, branch: &str, message: &str, files: &[File<'_>]) -> Oid {
+        let tree = repo.find_tree(tree(repo, files)).unwrap();
+        let sig = Signature::new(
+            "Test",
+            "test@example.com",
+            &git2::Time::new(1_700_000_000, 0),
+        )
+        .unwrap();
+        let parent = repo
+            .refname_to_id(branch)
+            .ok()
+            .map(|id| repo.find_commit(id).unwrap());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let id = repo
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .unwrap();
+        repo.reference(branch, id, true, "test").unwrap();
+        id
+    }
+
+    struct Remote {
+        dir: tempfile::TempDir,
+        repo: Repository,
+        url: String,
+    }
+
+    fn remote() -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("remote.git");
+        let repo = Repository::init_bare(&path).unwrap();
+        repo.set_head("refs/heads/main").unwrap();
+        let url = format!("file://{}", path.display());
+        Remote { dir, repo, url }
+    }
+
+    const DOCKERFILE: &[u8] = b"FROM centos:7\nRUN true\n";
+
+    #[test]
+    fn refs_tags_commits_and_the_remote_head_resolve() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "first\n\nbody",
+            &[
+                ("app/Dockerfile", 0o100644, DOCKERFILE),
+                ("README", 0o100644, b"x"),
+            ],
+        );
+        r.repo.reference("refs/tags/v1", c1, false, "test").unwrap();
+        let c2 = commit(
+            &r.repo,
+            "refs/heads/dev",
+            "dev",
+            &[("README", 0o100644, b"dev")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let auth = Auth::default();
+
+        let head = fetch_revision(st, &r.url, None, None, &auth).unwrap();
+        assert_eq!(head.revision, c1.to_string());
+        assert_eq!(head.reference, "refs/heads/main");
+        assert_eq!(head.subject, "first");
+        assert_eq!(head.author, "Test <test@example.com>");
+        assert!(head.fetched_objects > 0);
+        let dev = fetch_revision(st, &r.url, Some("dev"), None, &auth).unwrap();
+        assert_eq!(dev.revision, c2.to_string());
+        let tag = fetch_revision(st, &r.url, Some("v1"), None, &auth).unwrap();
+        assert_eq!(
+            (tag.revision.as_str(), tag.reference.as_str()),
+            (c1.to_string().as_str(), "refs/tags/v1")
+        );
+        // A commit wins over the ref, abbreviated or not.
+        let short = &c2.to_string()[..7];
+        let pinned = fetch_revision(st, &r.url, Some("main"), Some(short), &auth).unwrap();
+        assert_eq!(pinned.revision, c2.to_string());
+        assert_eq!(pinned.reference, c2.to_string());
+        // Everything went into the one cache of source::git.
+        assert!(
+            crate::source::cache_dir(st, &r.url)
+                .unwrap()
+                .join("HEAD")
+                .is_file()
+        );
+
+        let missing = fetch_revision(st, &r.url, Some("nope"), None, &auth).unwrap_err();
+        assert!(
+            matches!(missing, SourceError::RefNotFound { .. }),
+            "{missing}"
+        );
+        let msg = missing.to_string();
+        assert!(msg.contains("\"nope\"") && msg.contains(&r.url), "{msg}");
+        for bad in [
+            "xyz1234",
+            "abc",
+            "0123456789012345678901234567890123456789a",
+        ] {
+            let e = fetch_revision(st, &r.url, None, Some(bad), &auth).unwrap_err();
+            assert!(matches!(e, SourceError::InvalidRef { .. }), "{bad}: {e}");
+        }
+        let unknown = "0123456789abcdef0123456789abcdef01234567";
+        let e = fetch_revision(st, &r.url, None, Some(unknown), &auth).unwrap_err();
+        assert!(e.to_string().contains(unknown), "{e}");
+    }
+
+    #[test]
+    fn the_tree_is_read_from_git_objects_checked_and_bounded() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "tree",
+            &[
+                ("app/Dockerfile", 0o100644, DOCKERFILE),
+                ("app/link", 0o120000, b"Dockerfile"),
+                ("README", 0o100644, b"x"),
+            ],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let rev = fetch_revision(st, &r.url, Some("main"), None, &Auth::default()).unwrap();
+        let c = rev.revision.as_str();
+        let root = r.repo.find_commit(c1).unwrap().tree_id().to_string();
+        assert_eq!(tree_id(st, &r.url, c, None).unwrap(), Some(root));
+        let app = tree_id(st, &r.url, c, Some("./app/")).unwrap().unwrap();
+        assert_eq!(
+            r.repo
+                .find_tree(Oid::from_str(&app).unwrap())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(tree_id(st, &r.url, c, Some("README")).unwrap(), None);
+        assert_eq!(tree_id(st, &r.url, c, Some("nope")).unwrap(), None);
+        let e = tree_id(st, &r.url, c, Some("../etc")).unwrap_err();
+        assert!(matches!(e, SourceError::InvalidPath { .. }), "{e}");
+
+        let max = 1024;
+        assert_eq!(
+            read_file(st, &r.url, c, "app/Dockerfile", max)
+                .unwrap()
+                .as_deref(),
+            Some(DOCKERFILE)
+        );
+        assert_eq!(read_file(st, &r.url, c, "app", max).unwrap(), None);
+        assert_eq!(read_file(st, &r.url, c, "app/nope", max).unwrap(), None);
+        let e = read_file(st, &r.url, c, "app/Dockerfile", 4).unwrap_err();
+        assert!(matches!(e, SourceError::TooLarge { .. }), "{e}");
+        assert!(
+            e.to_string().contains("app/Dockerfile") && e.to_string().contains("the limit is 4"),
+            "{e}"
+        );
+        let e = read_file(st, &r.url, c, "app/link", max).unwrap_err();
+        assert!(matches!(e, SourceError::UnsafeTree { .. }), "{e}");
+        for bad in ["/etc/passwd", "../x", ".git/config", "."] {
+            let e = read_file(st, &r.url, c, bad, max).unwrap_err();
+            assert!(matches!(e, SourceError::InvalidPath { .. }), "{bad}: {e}");
+        }
+        // A commit the cache does not hold, or a repository never fetched: said so.
+        let other = "0123456789abcdef0123456789abcdef01234567";
+        let e = tree_id(st, &r.url, other, None).unwrap_err();
+        assert!(e.to_string().contains("not in the cache"), "{e}");
+        let e = read_file(st, "file:///nowhere/repo.git", c, "README", max).unwrap_err();
+        assert!(e.to_string().contains("not in the cache"), "{e}");
+    }
+
+    #[test]
+    fn a_cached_commit_builds_offline_and_an_unreachable_remote_names_url_and_ref() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "one",
+            &[("README", 0o100644, b"1")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let auth = Auth::default();
+        fetch_revision(st, &r.url, Some("main"), None, &auth).unwrap();
+        let url = r.url.clone();
+        drop(r.repo);
+        drop(r.dir);
+        let again = fetch_revision(st, &url, Some("main"), Some(&c1.to_string()), &auth).unwrap();
+        assert_eq!(again.revision, c1.to_string());
+        assert_eq!(again.fetched_objects, 0);
+        let e = fetch_revision(st, &url, Some("main"), None, &auth).unwrap_err();
+        assert!(matches!(e, SourceError::Fetch { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains(&url) && msg.contains("main"), "{msg}");
+    }
+
+    #[test]
+    fn refused_urls_fail_before_anything_is_written() {
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        for (url, needle) in [
+            ("ext::sh -c touch% /tmp/kascade-pwned", "ext:: transport"),
+            ("fd::3", "fd:: transport"),
+            ("git://example.com/r.git", "git:// transport"),
+            ("https://user:s3cret@example.com/r.git", "password"),
+            ("http://example.com/r.git", "plain http"),
+        ] {
+            let e = fetch_revision(st, url, None, None, &Auth::default()).unwrap_err();
+            assert!(
+                matches!(e, SourceError::UnsupportedUrl { .. }),
+                "{url}: {e}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.contains(needle) && !msg.contains("s3cret"),
+                "{url}: {msg}"
+            );
+            assert!(msg.contains(&redact(url)), "{msg}");
+        }
+        assert!(
+            !st.join("git").exists(),
+            "nothing may be written for a refused url"
+        );
+    }
+
+    #[test]
+    fn a_fetcher_fetches_each_source_once_per_pass() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "one",
+            &[("README", 0o100644, b"1")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let mut f = Fetcher::new(state.path().to_path_buf(), Auth::default());
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c1.to_string()
+        );
+        let c2 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "two",
+            &[("README", 0o100644, b"2")],
+        );
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c1.to_string(),
+            "the same pass remembers the first fetch"
+        );
+        // A failure is remembered for the pass too.
+        let later = r.dir.path().join("later.git");
+        let later_url = format!("file://{}", later.display());
+        let e1 = f.revision(&later_url, None, None).unwrap_err().to_string();
+        let other = Repository::init_bare(&later).unwrap();
+        other.set_head("refs/heads/main").unwrap();
+        let c3 = commit(&other, "refs/heads/main", "later", &[("a", 0o100644, b"a")]);
+        assert_eq!(
+            f.revision(&later_url, None, None).unwrap_err().to_string(),
+            e1
+        );
+
+        f.new_pass();
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c2.to_string()
+        );
+        assert_eq!(
+            f.revision(&later_url, None, None).unwrap().revision,
+            c3.to_string()
+        );
+        assert!(
+            f.read_file(&later_url, &c3.to_string(), "a", 10)
+                .unwrap()
+                .is_some()
+        );
+        assert!(f.tree_id(&r.url, &c2.to_string(), None).unwrap().is_some());
     }
 }
