@@ -303,3 +303,77 @@ fn run(
         base: base.map(|b| b.0),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::source::Auth;
+
+    fn run_build(build: &Value) -> (Outcome, Vec<String>) {
+        let state = tempfile::tempdir().unwrap();
+        let mut sources = Fetcher::new(state.path().to_path_buf(), Auth::default());
+        let registry = RegistryClient::new(Duration::from_secs(1));
+        let mut lines = Vec::new();
+        let outcome = execute(build, &mut sources, &registry, &mut |l| {
+            lines.push(l.to_string());
+        });
+        (outcome, lines)
+    }
+
+    #[test]
+    fn each_log_line_is_handed_over_as_it_is_written() {
+        let base = format!("registry.example.com/base@sha256:{}", "1".repeat(64));
+        let build = json!({"spec": {
+            "source": {"dockerfile": "FROM scratch\nRUN true\n"},
+            "strategy": {"dockerStrategy": {"from": {"kind": "DockerImage", "name": base}}}}});
+        let (outcome, lines) = run_build(&build);
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        assert_eq!(
+            lines,
+            [
+                format!("Replaced Dockerfile FROM image scratch with {base}"),
+                format!("STEP: FROM {base}"),
+                format!(
+                    "Build complete: image {}",
+                    outcome.result.as_ref().unwrap().digest
+                ),
+            ]
+        );
+        assert_eq!(format!("{}\n", lines.join("\n")), outcome.log);
+    }
+
+    #[test]
+    fn a_git_source_the_source_module_refuses_fails_the_build() {
+        for (uri, needle) in [
+            ("ext::sh -c touch% /tmp/kascade-pwned", "ext:: transport"),
+            ("git://example.com/app.git", "git:// transport"),
+            (
+                "https://deploy:s3cret@example.com/app.git",
+                "holds a password",
+            ),
+        ] {
+            let build = json!({"spec": {
+                "source": {"git": {"uri": uri, "ref": "main"}},
+                "strategy": {"dockerStrategy": {}}}});
+            let (outcome, lines) = run_build(&build);
+            let f = outcome.result.unwrap_err();
+            assert_eq!(f.reason, "FetchSourceFailed");
+            assert!(
+                f.message
+                    .starts_with("refusing the git source: unsupported repository url")
+                    && f.message.contains(needle),
+                "{uri}: {}",
+                f.message
+            );
+            assert!(!outcome.log.contains("s3cret"), "{}", outcome.log);
+            assert!(
+                lines
+                    .last()
+                    .unwrap()
+                    .starts_with("error: build error: refusing")
+            );
+        }
+    }
+}
