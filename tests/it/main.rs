@@ -3,6 +3,7 @@
 //! Tests that read `../shared` (the corpus of real templates and upstream golden files) fail
 //! with a message when it is absent; `KASCADE_SKIP_SHARED=1` turns that into a printed skip.
 
+mod builds;
 mod cascade;
 mod cli;
 mod corpus;
