@@ -838,6 +838,9 @@ pub fn read_file(
     git::read_file(state_dir, url, revision, path, max_bytes)
 }
 
+/// What a [`Fetcher`] remembers a fetch by: the URL, the ref and the commit asked for.
+type FetchKey = (String, Option<String>, Option<String>);
+
 /// Fetches for many users in one pass (the build controller's): each `(url, ref, commit)` is
 /// fetched at most once until [`Fetcher::new_pass`], its result — success or failure —
 /// remembered, so ten builds of one repository make one fetch and an unreachable repository
@@ -846,7 +849,7 @@ pub fn read_file(
 pub struct Fetcher {
     state_dir: PathBuf,
     auth: Auth,
-    fetched: HashMap<(String, Option<String>, Option<String>), Result<Revision, SourceError>>,
+    fetched: HashMap<FetchKey, Result<Revision, SourceError>>,
 }
 
 impl Fetcher {
