@@ -1,9 +1,10 @@
 //! The build executor (DESIGN.md "Builds in the embedded cluster"): fetches the source at its
 //! ref through [`crate::source`] (the one git module: its URL checks, cache, lock and
-//! credentials), checks the context directory and the Dockerfile, puts the strategy's resolved image in
-//! the last stage's FROM, and computes the output image's digest as the sha256 of the resolved
-//! inputs. It runs no RUN steps and produces no layers; the same inputs always give the same
-//! digest, and any changed input a new one.
+//! credentials), checks the context directory and the Dockerfile, puts the strategy's
+//! resolved image in the last stage's FROM, and computes the output image's digest as the
+//! sha256 of the resolved inputs. It runs no RUN steps and produces no layers; the same inputs
+//! always give the same digest, and any changed input a new one. Each log line is handed to
+//! the caller as it is written.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
