@@ -423,7 +423,7 @@ impl Clone for SourceError {
 pub enum Transport {
     /// `https://`.
     Https,
-    /// `http://` to localhost, 127.0.0.1 or [::1] only.
+    /// `http://` to `localhost`, `127.0.0.1` or `[::1]` only.
     HttpLocal,
     /// `ssh://` or scp-like `user@host:path`.
     Ssh,
