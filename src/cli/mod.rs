@@ -3,6 +3,7 @@
 //! The only module that uses clap and anyhow. Exit codes: 0 success, 1 differences found
 //! (diff), 2 error. Errors print as `error: <message>` on stderr.
 
+mod cancel_build;
 pub mod cluster;
 mod delete;
 mod describe;
@@ -69,6 +70,9 @@ enum Command {
     /// Start a build of a BuildConfig on the embedded cluster (`oc start-build`).
     #[command(name = "start-build", after_help = start_build::EXAMPLES)]
     StartBuild(start_build::StartBuildArgs),
+    /// Cancel new, pending or running builds on the embedded cluster (`oc cancel-build`).
+    #[command(name = "cancel-build", after_help = cancel_build::EXAMPLES)]
+    CancelBuild(cancel_build::CancelBuildArgs),
     /// Print a build's log.
     #[command(after_help = logs::EXAMPLES)]
     Logs(logs::LogsArgs),
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
         Command::Tag(a) => tag::exec(a),
         Command::ImportImage(a) => import_image::exec(a),
         Command::StartBuild(a) => start_build::exec(a),
+        Command::CancelBuild(a) => cancel_build::exec(a),
         Command::Logs(a) => logs::exec(a),
         Command::Rollout(a) => rollout::exec(a),
         Command::NewApp(a) => new_app::exec(a),

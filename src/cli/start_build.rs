@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::cluster::{Backend, ClusterArgs};
 use super::wait::{self, WaitArgs};
-use crate::controllers::build;
 use crate::controllers::buildconfigs;
+use crate::controllers::{Activity, Observer, build};
 use crate::resource::ResourceKey;
 
 pub const EXAMPLES: &str = "Examples:
@@ -22,10 +22,14 @@ pub const EXAMPLES: &str = "Examples:
   # On OpenShift: ask the platform to build (the BuildConfig's instantiate subresource)
   kascade start-build httpd-base -n lab --cluster kube
 
-  # Build a given commit and print the build's log
+  # Build a given commit and print the build's log as it runs
   kascade start-build app-a --commit 3f2a91c --follow -n lab
 
-Exit codes: 0 the build completed (or --no-wait), 2 it failed or could not start.";
+  # Queue a build without running it (the next command, or `kascade run`, runs it)
+  kascade start-build app-a --no-wait -n lab
+
+Exit codes: 0 the build completed (or --no-wait), 2 it failed, was cancelled or could not
+start.";
 
 /// Arguments of `kascade start-build`.
 #[derive(Debug, Args)]
@@ -33,8 +37,8 @@ pub struct StartBuildArgs {
     /// The BuildConfig.
     #[arg(value_name = "BUILDCONFIG")]
     name: String,
-    /// Print the build's log when it has run.
-    #[arg(short = 'F', long)]
+    /// Print the build's log as it runs (only this build's, not the builds it triggers).
+    #[arg(short = 'F', long, conflicts_with = "no_wait")]
     follow: bool,
     /// Build this commit instead of the head of the BuildConfig's ref.
     #[arg(long, value_name = "SHA")]
@@ -95,12 +99,27 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
     let key = ResourceKey::of(&b)?;
     let mut out = io::stdout().lock();
     writeln!(out, "build.build.openshift.io/{} started", key.name)?;
-    let Some(report) = wait::settle(&args.cluster, &args.wait)? else {
+    out.flush()?;
+    // With --follow, the build's log lines are printed as the executor writes them.
+    let mut follow = Follow {
+        build: key.clone(),
+        out: &mut out,
+        lines: 0,
+        error: None,
+    };
+    let observer: Option<&mut dyn Observer> = if args.follow { Some(&mut follow) } else { None };
+    let report = wait::settle_with(&args.cluster, &args.wait, observer)?;
+    if let Some(e) = follow.error {
+        return Err(e.into());
+    }
+    let streamed = follow.lines;
+    let Some(report) = report else {
         return Ok(0);
     };
     let cluster = wait::open_local(&args.cluster, "start-build")?;
     let b = cluster.get(&key)?.unwrap_or(Value::Null);
-    if args.follow {
+    if args.follow && streamed == 0 {
+        // Another process (`kascade run`) ran the build: print the log it recorded.
         out.write_all(
             b.pointer("/status/log")
                 .and_then(Value::as_str)
@@ -124,4 +143,27 @@ pub fn exec(args: StartBuildArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Prints the log lines of one build as the executor writes them, and nothing else.
+struct Follow<'a> {
+    build: ResourceKey,
+    out: &'a mut dyn Write,
+    lines: usize,
+    /// A failed write (a closed pipe): printing stops, the controllers go on.
+    error: Option<io::Error>,
+}
+
+impl Observer for Follow<'_> {
+    fn activity(&mut self, _: &Activity) {}
+
+    fn build_log(&mut self, build: &ResourceKey, line: &str) {
+        if *build != self.build || self.error.is_some() {
+            return;
+        }
+        self.lines += 1;
+        if let Err(e) = writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
+            self.error = Some(e);
+        }
+    }
 }

@@ -49,6 +49,16 @@ const SETTLED_AT: &str = "controllers-settled-at";
 /// Runs the controllers of the embedded cluster until it settles; `None` with `--no-wait` or
 /// on another backend (where the platform runs builds and triggers).
 pub fn settle(cluster: &ClusterArgs, wait: &WaitArgs) -> anyhow::Result<Option<Report>> {
+    settle_with(cluster, wait, None)
+}
+
+/// [`settle`], with `observer` (when given) seeing what the controllers do instead of the
+/// spinner: `start-build --follow` prints its build's log lines as the executor writes them.
+pub fn settle_with(
+    cluster: &ClusterArgs,
+    wait: &WaitArgs,
+    observer: Option<&mut dyn Observer>,
+) -> anyhow::Result<Option<Report>> {
     if wait.no_wait || cluster.backend != Backend::Embedded {
         return Ok(None);
     }
@@ -64,11 +74,18 @@ pub fn settle(cluster: &ClusterArgs, wait: &WaitArgs) -> anyhow::Result<Option<R
     if local.marker(SETTLED_AT)?.as_deref() == Some(position.as_str()) {
         return Ok(Some(Report::default()));
     }
-    let mut observe = Observe {
-        spinner: Progress::spinner("settling the embedded cluster"),
-        steps: 0,
+    let mut spinner;
+    let observer: &mut dyn Observer = match observer {
+        Some(o) => o,
+        None => {
+            spinner = Observe {
+                spinner: Progress::spinner("settling the embedded cluster"),
+                steps: 0,
+            };
+            &mut spinner
+        }
     };
-    let report = controllers::run_until_settled(&mut local, &Options::default(), &mut observe)
+    let report = controllers::run_until_settled(&mut local, &Options::default(), observer)
         .context("the embedded cluster's controllers failed")?;
     local.set_marker(SETTLED_AT, &local.resource_version()?.to_string())?;
     Ok(Some(report))

@@ -72,6 +72,9 @@ pub struct Options {
     pub max_scheduled_imports_per_minute: u32,
     /// Timeout of each registry request.
     pub registry_timeout: Duration,
+    /// Credentials for fetching build sources (none by default: public https, file://,
+    /// local paths, ssh with the agent's keys).
+    pub git_auth: crate::source::Auth,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             max_scheduled_imports_per_minute:
                 imagestreams::DEFAULT_MAX_SCHEDULED_IMPORTS_PER_MINUTE,
             registry_timeout: Duration::from_secs(15),
+            git_auth: crate::source::Auth::default(),
         }
     }
 }
@@ -186,6 +190,11 @@ pub trait Observer {
     fn progress(&mut self, steps: usize, pending: usize) {
         let _ = (steps, pending);
     }
+    /// Called with each line of a build's log as the executor writes it (the whole log is
+    /// also kept in the Build's `status.log`).
+    fn build_log(&mut self, build: &ResourceKey, line: &str) {
+        let _ = (build, line);
+    }
 }
 
 /// An observer that ignores everything.
@@ -282,8 +291,8 @@ pub const WATCHED: &[(&str, &str)] = &[
 pub struct Context {
     /// The registry client for imports.
     pub registry: RegistryClient,
-    /// Fetched git sources.
-    pub sources: build::git::SourceCache,
+    /// Build sources, fetched once per pass into the state directory's git cache.
+    pub sources: crate::source::Fetcher,
     /// The options.
     pub options: Options,
     /// The scheduled-import rate limit.
@@ -330,7 +339,7 @@ impl Controllers {
         Controllers {
             ctx: Context {
                 registry: RegistryClient::new(options.registry_timeout),
-                sources: build::git::SourceCache::new(state_dir.join("sources")),
+                sources: crate::source::Fetcher::new(state_dir, options.git_auth.clone()),
                 scheduled_limiter: imagestreams::ImportLimiter::new(
                     options.max_scheduled_imports_per_minute,
                 ),
@@ -514,7 +523,7 @@ impl Controllers {
         let written = match &item {
             Item::Stream(k) => imagestreams::reconcile(cluster, &mut self.ctx, k)?,
             Item::BuildConfig(k) => buildconfigs::reconcile(cluster, &mut self.ctx, k)?,
-            Item::Build(k) => build::reconcile(cluster, &mut self.ctx, k)?,
+            Item::Build(k) => build::reconcile(cluster, &mut self.ctx, k, observer)?,
             Item::DeploymentConfig(k) => deploymentconfigs::reconcile(cluster, &mut self.ctx, k)?,
             Item::Workload(k) => {
                 // The trigger sets the images first, so one image change makes one revision.
@@ -603,6 +612,9 @@ impl Observer for Recorder<'_> {
     }
     fn progress(&mut self, steps: usize, pending: usize) {
         self.inner.progress(steps, pending);
+    }
+    fn build_log(&mut self, build: &ResourceKey, line: &str) {
+        self.inner.build_log(build, line);
     }
 }
 

@@ -43,8 +43,8 @@ use git2::{
 
 use super::known_hosts::{self, Verdict};
 use super::{
-    Auth, RepoUrl, Snapshot, SourceError, SourceSpec, Token, Transport, cache_key, classify,
-    clean_path, is_hex_sha, redact, sha256_hex, validate_ref,
+    Auth, RepoUrl, Revision, Snapshot, SourceError, SourceSpec, Token, Transport, cache_key,
+    classify, clean_path, is_hex_sha, redact, sha256_hex, validate_ref,
 };
 
 /// The most bytes one snapshot may hold.
@@ -244,38 +244,95 @@ fn open_cache(dir: &Path, url: &str) -> Result<Repository, SourceError> {
     Ok(repo)
 }
 
-/// Fetches `spec` and exports its tree; see [`crate::source::fetch`].
-pub(crate) fn fetch(
+/// A commit brought into the cache of one repository, the cache still locked.
+struct InCache {
+    /// The cache repository.
+    repo: Repository,
+    /// The cache's name: the sha256 of the repository's cache key.
+    key: String,
+    /// The URL for messages (any password replaced by `***`).
+    url: String,
+    /// The ref resolved: `refs/heads/…`, `refs/tags/…`, or the commit sha asked for.
+    reference: String,
+    /// The commit.
+    commit: Oid,
+    /// The commit the cache held for the ref before this fetch.
+    previous: Option<Oid>,
+    /// Objects received.
+    fetched_objects: usize,
+    /// Held until the caller is done with the cache.
+    _lock: CacheLock,
+}
+
+/// Whether `s` can name a commit given by the user (`--commit`): 4 to 40 hex digits, as git
+/// abbreviates.
+fn is_commit_id(s: &str) -> bool {
+    (4..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Classifies `raw_url`, locks its cache, resolves `reference` against the remote (or takes
+/// `commit` as it is) and fetches what the cache lacks. An explicit `commit` the cache already
+/// holds needs no connection at all.
+fn fetch_into_cache(
     state_dir: &Path,
-    spec: &SourceSpec,
+    raw_url: &str,
+    reference: Option<&str>,
+    commit: Option<&str>,
     auth: &Auth,
-) -> Result<Snapshot, SourceError> {
-    let url = redact(&spec.url);
-    let repo_url = classify(&spec.url)?;
-    if let Some(r) = &spec.reference {
+) -> Result<InCache, SourceError> {
+    let url = redact(raw_url);
+    let repo_url = classify(raw_url)?;
+    if let Some(r) = reference {
         validate_ref(r)?;
     }
-    let sub = clean_path(spec.path.as_deref())?;
+    if let Some(c) = commit
+        && !is_commit_id(c)
+    {
+        return Err(SourceError::InvalidRef {
+            reference: c.to_string(),
+            reason: "a commit is 4 to 40 hex digits".into(),
+        });
+    }
+    let shown_ref = commit
+        .map(|c| format!("commit {c}"))
+        .or_else(|| reference.map(str::to_string))
+        .unwrap_or_else(|| "HEAD".into());
+    // A local repository that is gone only matters when something must be fetched from it.
     let location = match repo_url.transport {
         Transport::Local => {
             let p = Path::new(&repo_url.location);
-            let abs = p.canonicalize().map_err(|e| SourceError::Fetch {
-                url: url.clone(),
-                reference: spec.reference.clone().unwrap_or_else(|| "HEAD".into()),
-                reason: format!("no repository at {}: {e}", p.display()),
-            })?;
-            abs.to_string_lossy().into_owned()
+            p.canonicalize()
+                .map(|abs| abs.to_string_lossy().into_owned())
+                .map_err(|e| SourceError::Fetch {
+                    url: url.clone(),
+                    reference: shown_ref.clone(),
+                    reason: format!("no repository at {}: {e}", p.display()),
+                })
         }
-        _ => repo_url.location.clone(),
+        _ => Ok(repo_url.location.clone()),
     };
-    let key = sha256_hex(cache_key(&spec.url, &repo_url).as_bytes());
+    let key = sha256_hex(cache_key(raw_url, &repo_url).as_bytes());
     let git_dir = state_dir.join("git");
     fs::create_dir_all(&git_dir).map_err(|source| SourceError::State {
         path: git_dir.display().to_string(),
         source,
     })?;
-    let _lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
+    let lock = lock_cache(&git_dir.join(format!("{key}.lock")), &url)?;
     let repo = open_cache(&git_dir.join(&key), &url)?;
+    if let Some(id) = commit.and_then(|c| find_commit_hex(&repo, &c.to_ascii_lowercase())) {
+        // The commit asked for is in the cache already: no connection.
+        return Ok(InCache {
+            repo,
+            key,
+            url,
+            reference: id.to_string(),
+            commit: id,
+            previous: None,
+            fetched_objects: 0,
+            _lock: lock,
+        });
+    }
+    let location = location?;
 
     let token = match repo_url.transport {
         Transport::Https | Transport::HttpLocal => auth.token(&url)?,
@@ -290,118 +347,159 @@ pub(crate) fn fetch(
         tried_username: Cell::new(false),
         failure: RefCell::new(None),
     };
-    let shown_ref = spec.reference.clone().unwrap_or_else(|| "HEAD".into());
     let fetch_err = |e: &git2::Error| SourceError::Fetch {
         url: url.clone(),
         reference: shown_ref.clone(),
         reason: ctx.reason(e),
     };
 
-    // List the remote's refs and resolve ours.
-    let mut remote = repo
-        .remote_anonymous(&location)
-        .map_err(|e| fetch_err(&e))?;
-    let (heads, default_branch) = {
-        let conn = remote
-            .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
+    let (reference, commit_id, previous, fetched_objects) = {
+        let mut remote = repo
+            .remote_anonymous(&location)
             .map_err(|e| fetch_err(&e))?;
-        let heads: Vec<(String, Oid)> = conn
-            .list()
-            .map_err(|e| fetch_err(&e))?
-            .iter()
-            .map(|h| (h.name().to_string(), h.oid()))
-            .collect();
-        let default = conn
-            .default_branch()
-            .ok()
-            .and_then(|b| b.as_str().ok().map(str::to_string));
-        (heads, default)
-    };
-    let target = resolve(
-        &repo,
-        &url,
-        spec.reference.as_deref(),
-        &heads,
-        default_branch,
-    )?;
-
-    let shallow_ok = repo_url.transport != Transport::Local;
-    let mut fetched_objects = 0;
-    let mut download = |refspecs: &[String], depth: i32| -> Result<(), SourceError> {
-        let mut opts = FetchOptions::new();
-        opts.remote_callbacks(ctx.callbacks())
-            .download_tags(AutotagOption::None)
-            .update_fetchhead(false)
-            .depth(depth);
-        if ctx.token.is_some() {
-            // A redirect to another host must not take the token with it.
-            opts.follow_redirects(RemoteRedirect::None);
-        }
-        remote
-            .fetch(refspecs, Some(&mut opts), None)
-            .map_err(|e| fetch_err(&e))?;
-        fetched_objects += remote.stats().received_objects();
-        Ok(())
-    };
-
-    let (reference, commit_id, previous) = match &target {
-        Target::Branch(name, oid) | Target::Tag(name, oid) => {
-            let previous = repo
-                .refname_to_id(name)
-                .ok()
-                .and_then(|id| peel_commit(&repo, id));
-            let cached = repo.refname_to_id(name).ok();
-            if cached != Some(*oid) {
-                if repo.odb().map(|o| o.exists(*oid)).unwrap_or(false) {
-                    // Another ref already brought the object: just move ours.
-                    repo.reference(name, *oid, true, "kascade: fetch")
+        let target = match commit {
+            Some(c) => Target::Commit(c.to_ascii_lowercase()),
+            None => {
+                // List the remote's refs and resolve ours.
+                let (heads, default_branch) = {
+                    let conn = remote
+                        .connect_auth(Direction::Fetch, Some(ctx.callbacks()), None)
                         .map_err(|e| fetch_err(&e))?;
-                } else {
-                    let refspec = vec![format!("+{name}:{name}")];
-                    if previous.is_none() && shallow_ok {
-                        match download(&refspec, 1) {
-                            Ok(()) => {}
-                            Err(SourceError::Fetch { reason, .. })
-                                if reason.contains("shallow") =>
-                            {
-                                tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
-                                download(&refspec, 0)?;
-                            }
-                            Err(e) => return Err(e),
-                        }
+                    let heads: Vec<(String, Oid)> = conn
+                        .list()
+                        .map_err(|e| fetch_err(&e))?
+                        .iter()
+                        .map(|h| (h.name().to_string(), h.oid()))
+                        .collect();
+                    let default = conn
+                        .default_branch()
+                        .ok()
+                        .and_then(|b| b.as_str().ok().map(str::to_string));
+                    (heads, default)
+                };
+                resolve(&repo, &url, reference, &heads, default_branch)?
+            }
+        };
+
+        let shallow_ok = repo_url.transport != Transport::Local;
+        let mut fetched_objects = 0;
+        let mut download = |refspecs: &[String], depth: i32| -> Result<(), SourceError> {
+            let mut opts = FetchOptions::new();
+            opts.remote_callbacks(ctx.callbacks())
+                .download_tags(AutotagOption::None)
+                .update_fetchhead(false)
+                .depth(depth);
+            if ctx.token.is_some() {
+                // A redirect to another host must not take the token with it.
+                opts.follow_redirects(RemoteRedirect::None);
+            }
+            remote
+                .fetch(refspecs, Some(&mut opts), None)
+                .map_err(|e| fetch_err(&e))?;
+            fetched_objects += remote.stats().received_objects();
+            Ok(())
+        };
+
+        let (reference, commit_id, previous) = match &target {
+            Target::Branch(name, oid) | Target::Tag(name, oid) => {
+                let previous = repo
+                    .refname_to_id(name)
+                    .ok()
+                    .and_then(|id| peel_commit(&repo, id));
+                let cached = repo.refname_to_id(name).ok();
+                if cached != Some(*oid) {
+                    if repo.odb().map(|o| o.exists(*oid)).unwrap_or(false) {
+                        // Another ref already brought the object: just move ours.
+                        repo.reference(name, *oid, true, "kascade: fetch")
+                            .map_err(|e| fetch_err(&e))?;
                     } else {
-                        download(&refspec, 0)?;
+                        let refspec = vec![format!("+{name}:{name}")];
+                        if previous.is_none() && shallow_ok {
+                            match download(&refspec, 1) {
+                                Ok(()) => {}
+                                Err(SourceError::Fetch { reason, .. })
+                                    if reason.contains("shallow") =>
+                                {
+                                    tracing::info!(url = %url, reason, "shallow fetch refused; fetching the whole history");
+                                    download(&refspec, 0)?;
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        } else {
+                            download(&refspec, 0)?;
+                        }
                     }
                 }
+                let id = repo.refname_to_id(name).map_err(|e| fetch_err(&e))?;
+                let commit = peel_commit(&repo, id).ok_or_else(|| SourceError::Fetch {
+                    url: url.clone(),
+                    reference: name.clone(),
+                    reason: format!("{name} does not point at a commit"),
+                })?;
+                (name.clone(), commit, previous)
             }
-            let id = repo.refname_to_id(name).map_err(|e| fetch_err(&e))?;
-            let commit = peel_commit(&repo, id).ok_or_else(|| SourceError::Fetch {
-                url: url.clone(),
-                reference: name.clone(),
-                reason: format!("{name} does not point at a commit"),
-            })?;
-            (name.clone(), commit, previous)
-        }
-        Target::Commit(hex) => {
-            let mut found = find_commit_hex(&repo, hex);
-            if found.is_none() {
-                let refspecs = vec![
-                    "+refs/heads/*:refs/kascade/all/heads/*".to_string(),
-                    "+refs/tags/*:refs/kascade/all/tags/*".to_string(),
-                ];
-                // A shallow cache must be deepened for an older commit to arrive.
-                let depth = if repo.is_shallow() { i32::MAX } else { 0 };
-                download(&refspecs, depth)?;
-                found = find_commit_hex(&repo, hex);
+            Target::Commit(hex) => {
+                let mut found = find_commit_hex(&repo, hex);
+                if found.is_none() {
+                    let refspecs = vec![
+                        "+refs/heads/*:refs/kascade/all/heads/*".to_string(),
+                        "+refs/tags/*:refs/kascade/all/tags/*".to_string(),
+                    ];
+                    // A shallow cache must be deepened for an older commit to arrive.
+                    let depth = if repo.is_shallow() { i32::MAX } else { 0 };
+                    download(&refspecs, depth)?;
+                    found = find_commit_hex(&repo, hex);
+                }
+                let commit = found.ok_or_else(|| SourceError::RefNotFound {
+                    url: url.clone(),
+                    reference: hex.clone(),
+                })?;
+                (commit.to_string(), commit, None)
             }
-            let commit = found.ok_or_else(|| SourceError::RefNotFound {
-                url: url.clone(),
-                reference: hex.clone(),
-            })?;
-            (commit.to_string(), commit, None)
-        }
+        };
+        (reference, commit_id, previous, fetched_objects)
     };
-    let commit = repo.find_commit(commit_id).map_err(|e| fetch_err(&e))?;
+    Ok(InCache {
+        repo,
+        key,
+        url,
+        reference,
+        commit: commit_id,
+        previous,
+        fetched_objects,
+        _lock: lock,
+    })
+}
+
+/// Fetches `spec` and exports its tree; see [`crate::source::fetch`].
+pub(crate) fn fetch(
+    state_dir: &Path,
+    spec: &SourceSpec,
+    auth: &Auth,
+) -> Result<Snapshot, SourceError> {
+    // Every input is checked before anything is fetched.
+    classify(&spec.url)?;
+    if let Some(r) = &spec.reference {
+        validate_ref(r)?;
+    }
+    let sub = clean_path(spec.path.as_deref())?;
+    let InCache {
+        repo,
+        key,
+        url,
+        reference,
+        commit: commit_id,
+        previous,
+        fetched_objects,
+        _lock,
+    } = fetch_into_cache(state_dir, &spec.url, spec.reference.as_deref(), None, auth)?;
+    let commit = repo
+        .find_commit(commit_id)
+        .map_err(|e| SourceError::Fetch {
+            url: url.clone(),
+            reference: reference.clone(),
+            reason: e.message().to_string(),
+        })?;
     let revision = commit_id.to_string();
     let subject = commit
         .summary_bytes()
@@ -1007,6 +1105,137 @@ pub(crate) fn discover_work_tree(dir: &Path) -> Option<super::WorkTree> {
     })
 }
 
+/// See [`crate::source::fetch_revision`].
+pub(crate) fn fetch_revision(
+    state_dir: &Path,
+    url: &str,
+    reference: Option<&str>,
+    commit: Option<&str>,
+    auth: &Auth,
+) -> Result<Revision, SourceError> {
+    let fetched = fetch_into_cache(state_dir, url, reference, commit, auth)?;
+    let c = fetched
+        .repo
+        .find_commit(fetched.commit)
+        .map_err(|e| SourceError::Cache {
+            url: fetched.url.clone(),
+            reason: format!("cannot read commit {}: {}", fetched.commit, e.message()),
+        })?;
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let subject = c.summary_bytes().map(lossy).unwrap_or_default();
+    let sig = c.author();
+    let author = format!("{} <{}>", lossy(sig.name_bytes()), lossy(sig.email_bytes()));
+    tracing::info!(url = %fetched.url, reference = %fetched.reference, revision = %fetched.commit, fetched_objects = fetched.fetched_objects, "fetched");
+    Ok(Revision {
+        url: url.to_string(),
+        reference: fetched.reference.clone(),
+        revision: fetched.commit.to_string(),
+        subject,
+        author,
+        fetched_objects: fetched.fetched_objects,
+    })
+}
+
+/// The root tree of commit `revision` in the cache of `url`.
+fn commit_tree<'r>(
+    repo: &'r Repository,
+    url: &str,
+    revision: &str,
+) -> Result<git2::Tree<'r>, SourceError> {
+    let id = find_commit_hex(repo, revision).ok_or_else(|| SourceError::Cache {
+        url: redact(url),
+        reason: format!("commit {revision} is not in the cache; fetch it first"),
+    })?;
+    repo.find_commit(id)
+        .and_then(|c| c.tree())
+        .map_err(|e| SourceError::Cache {
+            url: redact(url),
+            reason: format!("cannot read the tree of {revision}: {}", e.message()),
+        })
+}
+
+fn cached_repo(state_dir: &Path, url: &str, revision: &str) -> Result<Repository, SourceError> {
+    open_existing(state_dir, url)?.ok_or_else(|| SourceError::Cache {
+        url: redact(url),
+        reason: format!("commit {revision} is not in the cache (nothing was fetched from it)"),
+    })
+}
+
+/// See [`crate::source::tree_id`].
+pub(crate) fn tree_id(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: Option<&str>,
+) -> Result<Option<String>, SourceError> {
+    let sub = clean_path(path)?;
+    let repo = cached_repo(state_dir, url, revision)?;
+    let tree = commit_tree(&repo, url, revision)?;
+    let Some(p) = sub else {
+        return Ok(Some(tree.id().to_string()));
+    };
+    match tree.get_path(Path::new(&p)) {
+        Ok(e) if e.kind() == Some(ObjectType::Tree) => Ok(Some(e.id().to_string())),
+        Ok(_) => Ok(None),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(SourceError::Cache {
+            url: redact(url),
+            reason: format!("cannot read {p} at {revision}: {}", e.message()),
+        }),
+    }
+}
+
+/// See [`crate::source::read_file`].
+pub(crate) fn read_file(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let Some(p) = clean_path(Some(path))? else {
+        return Err(SourceError::InvalidPath {
+            path: path.to_string(),
+            reason: "names the whole tree, not a file".into(),
+        });
+    };
+    let repo = cached_repo(state_dir, url, revision)?;
+    let tree = commit_tree(&repo, url, revision)?;
+    let cache_err = |e: &git2::Error| SourceError::Cache {
+        url: redact(url),
+        reason: format!("cannot read {p} at {revision}: {}", e.message()),
+    };
+    let entry = match tree.get_path(Path::new(&p)) {
+        Ok(e) => e,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(cache_err(&e)),
+    };
+    if entry.kind() != Some(ObjectType::Blob) {
+        return Ok(None);
+    }
+    if entry.filemode() == 0o120000 {
+        return Err(SourceError::UnsafeTree {
+            url: redact(url),
+            revision: revision.to_string(),
+            path: p,
+            reason: "a symlink; only regular files are read".into(),
+        });
+    }
+    let odb = repo.odb().map_err(|e| cache_err(&e))?;
+    let (size, _) = odb.read_header(entry.id()).map_err(|e| cache_err(&e))?;
+    let limit = max_bytes.min(MAX_BLOB_BYTES);
+    if size as u64 > limit {
+        return Err(SourceError::TooLarge {
+            url: redact(url),
+            revision: revision.to_string(),
+            path: p,
+            reason: format!("a file of {size} bytes; the limit is {limit}"),
+        });
+    }
+    let blob = repo.find_blob(entry.id()).map_err(|e| cache_err(&e))?;
+    Ok(Some(blob.content().to_vec()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1022,5 +1251,315 @@ mod tests {
         assert!(!stays_inside("", "a/../../b"));
         assert!(!stays_inside("", ".git/config"));
         assert!(!stays_inside("", ""));
+    }
+}
+
+/// The build side of the module ([`crate::source::fetch_revision`], [`crate::source::tree_id`],
+/// [`crate::source::read_file`], [`crate::source::Fetcher`]) on real repositories written with
+/// git2 in a temporary directory.
+#[cfg(test)]
+mod build_source_tests {
+    use std::collections::BTreeMap;
+
+    use git2::{Oid, Repository, Signature};
+
+    use crate::source::{Auth, Fetcher, SourceError, fetch_revision, read_file, redact, tree_id};
+
+    type File<'a> = (&'a str, i32, &'a [u8]);
+
+    fn tree(repo: &Repository, files: &[File<'_>]) -> Oid {
+        let mut b = repo.treebuilder(None).unwrap();
+        let mut dirs: BTreeMap<&str, Vec<File<'_>>> = BTreeMap::new();
+        for &(path, mode, data) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => dirs.entry(dir).or_default().push((rest, mode, data)),
+                None => {
+                    let id = repo.blob(data).unwrap();
+                    b.insert(path, id, mode).unwrap();
+                }
+            }
+        }
+        for (dir, sub) in dirs {
+            let id = tree(repo, &sub);
+            b.insert(dir, id, 0o040000).unwrap();
+        }
+        b.write().unwrap()
+    }
+
+    /// Commits `files` on `branch` (on top of its commit, if any).
+    fn commit(repo: &Repository, branch: &str, message: &str, files: &[File<'_>]) -> Oid {
+        let tree = repo.find_tree(tree(repo, files)).unwrap();
+        let sig = Signature::new(
+            "Test",
+            "test@example.com",
+            &git2::Time::new(1_700_000_000, 0),
+        )
+        .unwrap();
+        let parent = repo
+            .refname_to_id(branch)
+            .ok()
+            .map(|id| repo.find_commit(id).unwrap());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let id = repo
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .unwrap();
+        repo.reference(branch, id, true, "test").unwrap();
+        id
+    }
+
+    struct Remote {
+        dir: tempfile::TempDir,
+        repo: Repository,
+        url: String,
+    }
+
+    fn remote() -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("remote.git");
+        let repo = Repository::init_bare(&path).unwrap();
+        repo.set_head("refs/heads/main").unwrap();
+        let url = format!("file://{}", path.display());
+        Remote { dir, repo, url }
+    }
+
+    const DOCKERFILE: &[u8] = b"FROM centos:7\nRUN true\n";
+
+    #[test]
+    fn refs_tags_commits_and_the_remote_head_resolve() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "first\n\nbody",
+            &[
+                ("app/Dockerfile", 0o100644, DOCKERFILE),
+                ("README", 0o100644, b"x"),
+            ],
+        );
+        r.repo.reference("refs/tags/v1", c1, false, "test").unwrap();
+        let c2 = commit(
+            &r.repo,
+            "refs/heads/dev",
+            "dev",
+            &[("README", 0o100644, b"dev")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let auth = Auth::default();
+
+        let head = fetch_revision(st, &r.url, None, None, &auth).unwrap();
+        assert_eq!(head.revision, c1.to_string());
+        assert_eq!(head.reference, "refs/heads/main");
+        assert_eq!(head.subject, "first");
+        assert_eq!(head.author, "Test <test@example.com>");
+        assert!(head.fetched_objects > 0);
+        let dev = fetch_revision(st, &r.url, Some("dev"), None, &auth).unwrap();
+        assert_eq!(dev.revision, c2.to_string());
+        let tag = fetch_revision(st, &r.url, Some("v1"), None, &auth).unwrap();
+        assert_eq!(
+            (tag.revision.as_str(), tag.reference.as_str()),
+            (c1.to_string().as_str(), "refs/tags/v1")
+        );
+        // A commit wins over the ref, abbreviated or not.
+        let short = &c2.to_string()[..7];
+        let pinned = fetch_revision(st, &r.url, Some("main"), Some(short), &auth).unwrap();
+        assert_eq!(pinned.revision, c2.to_string());
+        assert_eq!(pinned.reference, c2.to_string());
+        // Everything went into the one cache of source::git.
+        assert!(
+            crate::source::cache_dir(st, &r.url)
+                .unwrap()
+                .join("HEAD")
+                .is_file()
+        );
+
+        let missing = fetch_revision(st, &r.url, Some("nope"), None, &auth).unwrap_err();
+        assert!(
+            matches!(missing, SourceError::RefNotFound { .. }),
+            "{missing}"
+        );
+        let msg = missing.to_string();
+        assert!(msg.contains("\"nope\"") && msg.contains(&r.url), "{msg}");
+        for bad in [
+            "xyz1234",
+            "abc",
+            "0123456789012345678901234567890123456789a",
+        ] {
+            let e = fetch_revision(st, &r.url, None, Some(bad), &auth).unwrap_err();
+            assert!(matches!(e, SourceError::InvalidRef { .. }), "{bad}: {e}");
+        }
+        let unknown = "0123456789abcdef0123456789abcdef01234567";
+        let e = fetch_revision(st, &r.url, None, Some(unknown), &auth).unwrap_err();
+        assert!(e.to_string().contains(unknown), "{e}");
+    }
+
+    #[test]
+    fn the_tree_is_read_from_git_objects_checked_and_bounded() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "tree",
+            &[
+                ("app/Dockerfile", 0o100644, DOCKERFILE),
+                ("app/link", 0o120000, b"Dockerfile"),
+                ("README", 0o100644, b"x"),
+            ],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let rev = fetch_revision(st, &r.url, Some("main"), None, &Auth::default()).unwrap();
+        let c = rev.revision.as_str();
+        let root = r.repo.find_commit(c1).unwrap().tree_id().to_string();
+        assert_eq!(tree_id(st, &r.url, c, None).unwrap(), Some(root));
+        let app = tree_id(st, &r.url, c, Some("./app/")).unwrap().unwrap();
+        assert_eq!(
+            r.repo
+                .find_tree(Oid::from_str(&app).unwrap())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(tree_id(st, &r.url, c, Some("README")).unwrap(), None);
+        assert_eq!(tree_id(st, &r.url, c, Some("nope")).unwrap(), None);
+        let e = tree_id(st, &r.url, c, Some("../etc")).unwrap_err();
+        assert!(matches!(e, SourceError::InvalidPath { .. }), "{e}");
+
+        let max = 1024;
+        assert_eq!(
+            read_file(st, &r.url, c, "app/Dockerfile", max)
+                .unwrap()
+                .as_deref(),
+            Some(DOCKERFILE)
+        );
+        assert_eq!(read_file(st, &r.url, c, "app", max).unwrap(), None);
+        assert_eq!(read_file(st, &r.url, c, "app/nope", max).unwrap(), None);
+        let e = read_file(st, &r.url, c, "app/Dockerfile", 4).unwrap_err();
+        assert!(matches!(e, SourceError::TooLarge { .. }), "{e}");
+        assert!(
+            e.to_string().contains("app/Dockerfile") && e.to_string().contains("the limit is 4"),
+            "{e}"
+        );
+        let e = read_file(st, &r.url, c, "app/link", max).unwrap_err();
+        assert!(matches!(e, SourceError::UnsafeTree { .. }), "{e}");
+        for bad in ["/etc/passwd", "../x", ".git/config", "."] {
+            let e = read_file(st, &r.url, c, bad, max).unwrap_err();
+            assert!(matches!(e, SourceError::InvalidPath { .. }), "{bad}: {e}");
+        }
+        // A commit the cache does not hold, or a repository never fetched: said so.
+        let other = "0123456789abcdef0123456789abcdef01234567";
+        let e = tree_id(st, &r.url, other, None).unwrap_err();
+        assert!(e.to_string().contains("not in the cache"), "{e}");
+        let e = read_file(st, "file:///nowhere/repo.git", c, "README", max).unwrap_err();
+        assert!(e.to_string().contains("not in the cache"), "{e}");
+    }
+
+    #[test]
+    fn a_cached_commit_builds_offline_and_an_unreachable_remote_names_url_and_ref() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "one",
+            &[("README", 0o100644, b"1")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        let auth = Auth::default();
+        fetch_revision(st, &r.url, Some("main"), None, &auth).unwrap();
+        let url = r.url.clone();
+        drop(r.repo);
+        drop(r.dir);
+        let again = fetch_revision(st, &url, Some("main"), Some(&c1.to_string()), &auth).unwrap();
+        assert_eq!(again.revision, c1.to_string());
+        assert_eq!(again.fetched_objects, 0);
+        let e = fetch_revision(st, &url, Some("main"), None, &auth).unwrap_err();
+        assert!(matches!(e, SourceError::Fetch { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains(&url) && msg.contains("main"), "{msg}");
+    }
+
+    #[test]
+    fn refused_urls_fail_before_anything_is_written() {
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path();
+        for (url, needle) in [
+            ("ext::sh -c touch% /tmp/kascade-pwned", "ext:: transport"),
+            ("fd::3", "fd:: transport"),
+            ("git://example.com/r.git", "git:// transport"),
+            ("https://user:s3cret@example.com/r.git", "password"),
+            ("http://example.com/r.git", "plain http"),
+        ] {
+            let e = fetch_revision(st, url, None, None, &Auth::default()).unwrap_err();
+            assert!(
+                matches!(e, SourceError::UnsupportedUrl { .. }),
+                "{url}: {e}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.contains(needle) && !msg.contains("s3cret"),
+                "{url}: {msg}"
+            );
+            assert!(msg.contains(&redact(url)), "{msg}");
+        }
+        assert!(
+            !st.join("git").exists(),
+            "nothing may be written for a refused url"
+        );
+    }
+
+    #[test]
+    fn a_fetcher_fetches_each_source_once_per_pass() {
+        let r = remote();
+        let c1 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "one",
+            &[("README", 0o100644, b"1")],
+        );
+        let state = tempfile::tempdir().unwrap();
+        let mut f = Fetcher::new(state.path().to_path_buf(), Auth::default());
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c1.to_string()
+        );
+        let c2 = commit(
+            &r.repo,
+            "refs/heads/main",
+            "two",
+            &[("README", 0o100644, b"2")],
+        );
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c1.to_string(),
+            "the same pass remembers the first fetch"
+        );
+        // A failure is remembered for the pass too.
+        let later = r.dir.path().join("later.git");
+        let later_url = format!("file://{}", later.display());
+        let e1 = f.revision(&later_url, None, None).unwrap_err().to_string();
+        let other = Repository::init_bare(&later).unwrap();
+        other.set_head("refs/heads/main").unwrap();
+        let c3 = commit(&other, "refs/heads/main", "later", &[("a", 0o100644, b"a")]);
+        assert_eq!(
+            f.revision(&later_url, None, None).unwrap_err().to_string(),
+            e1
+        );
+
+        f.new_pass();
+        assert_eq!(
+            f.revision(&r.url, Some("main"), None).unwrap().revision,
+            c2.to_string()
+        );
+        assert_eq!(
+            f.revision(&later_url, None, None).unwrap().revision,
+            c3.to_string()
+        );
+        assert!(
+            f.read_file(&later_url, &c3.to_string(), "a", 10)
+                .unwrap()
+                .is_some()
+        );
+        assert!(f.tree_id(&r.url, &c2.to_string(), None).unwrap().is_some());
     }
 }

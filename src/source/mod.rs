@@ -1,5 +1,5 @@
-//! Where desired state comes from: Git repositories, fetched into a cache under the state
-//! directory and exported, one revision at a time, as read-only snapshots.
+//! Where desired state and build sources come from: Git repositories, fetched into a cache
+//! under the state directory and exported, one revision at a time, as read-only snapshots.
 //!
 //! ```text
 //! fetch(state, SourceSpec{url, ref, path}, auth)
@@ -14,13 +14,19 @@
 //!                        and bounded, renamed into place at once; reused when already there
 //! ```
 //!
-//! [`fetch`] is blocking (libgit2): async callers run it in `spawn_blocking`. It reports, it
-//! does not decide: a branch moved by a force-push comes back with [`Snapshot::forced`] set,
-//! and [`check_fast_forward`] turns "not a descendant of the last synced revision" into a
-//! [`SourceError::ForcePush`] for callers that refuse it (`kascade sync` does, unless
-//! `--allow-force-push`). A deleted branch is [`SourceError::BranchDeleted`].
+//! [`fetch`] is blocking (the Git library works in the calling thread): async callers run it
+//! in `spawn_blocking`. It reports, it does not decide: a branch moved by a force-push comes
+//! back with [`Snapshot::forced`] set, and [`check_fast_forward`] turns "not a descendant of
+//! the last synced revision" into a [`SourceError::ForcePush`] for callers that refuse it
+//! (`kascade sync` does, unless `--allow-force-push`). A deleted branch is [`SourceError::BranchDeleted`].
 //!
-//! Only [`git`] names the git2 crate.
+//! The embedded cluster's build executor uses the same cache without exporting anything:
+//! [`fetch_revision`] fetches one commit (a ref, or a `--commit` sha), [`tree_id`] and
+//! [`read_file`] read its context directory and Dockerfile straight from git objects, and a
+//! [`Fetcher`] remembers each fetch for one controller pass. Build sources go through the
+//! same URL classification, lock, credentials and bounds as `kascade sync`'s.
+//!
+//! Only [`git`] names the Git library crate.
 //!
 //! Credentials ([`Auth`]) never come from the command line: an https token is read from an
 //! environment variable or a file when the server asks for it; ssh uses a key file or the
@@ -31,6 +37,7 @@ pub mod git;
 #[doc(hidden)]
 pub mod known_hosts;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -317,12 +324,106 @@ pub enum SourceError {
     },
 }
 
+/// A copy of the error, for results remembered by [`Fetcher`]; an I/O cause keeps its kind
+/// and message.
+impl Clone for SourceError {
+    fn clone(&self) -> Self {
+        use SourceError as E;
+        match self {
+            E::UnsupportedUrl { url, reason } => E::UnsupportedUrl {
+                url: url.clone(),
+                reason: reason.clone(),
+            },
+            E::InvalidRef { reference, reason } => E::InvalidRef {
+                reference: reference.clone(),
+                reason: reason.clone(),
+            },
+            E::InvalidPath { path, reason } => E::InvalidPath {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            E::State { path, source } => E::State {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            E::Credentials { url, reason } => E::Credentials {
+                url: url.clone(),
+                reason: reason.clone(),
+            },
+            E::Fetch {
+                url,
+                reference,
+                reason,
+            } => E::Fetch {
+                url: url.clone(),
+                reference: reference.clone(),
+                reason: reason.clone(),
+            },
+            E::RefNotFound { url, reference } => E::RefNotFound {
+                url: url.clone(),
+                reference: reference.clone(),
+            },
+            E::BranchDeleted { url, branch, last } => E::BranchDeleted {
+                url: url.clone(),
+                branch: branch.clone(),
+                last: last.clone(),
+            },
+            E::ForcePush {
+                url,
+                reference,
+                old,
+                new,
+            } => E::ForcePush {
+                url: url.clone(),
+                reference: reference.clone(),
+                old: old.clone(),
+                new: new.clone(),
+            },
+            E::PathNotFound {
+                url,
+                revision,
+                path,
+            } => E::PathNotFound {
+                url: url.clone(),
+                revision: revision.clone(),
+                path: path.clone(),
+            },
+            E::UnsafeTree {
+                url,
+                revision,
+                path,
+                reason,
+            } => E::UnsafeTree {
+                url: url.clone(),
+                revision: revision.clone(),
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            E::TooLarge {
+                url,
+                revision,
+                path,
+                reason,
+            } => E::TooLarge {
+                url: url.clone(),
+                revision: revision.clone(),
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            E::Cache { url, reason } => E::Cache {
+                url: url.clone(),
+                reason: reason.clone(),
+            },
+        }
+    }
+}
+
 /// How a repository is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// `https://`.
     Https,
-    /// `http://` to localhost, 127.0.0.1 or [::1] only.
+    /// `http://` to `localhost`, `127.0.0.1` or `[::1]` only.
     HttpLocal,
     /// `ssh://` or scp-like `user@host:path`.
     Ssh,
@@ -341,7 +442,7 @@ pub struct RepoUrl {
     pub port: Option<u16>,
     /// The user name in the URL, if any.
     pub user: Option<String>,
-    /// What libgit2 is given: the URL, or the local path.
+    /// What the Git library is given: the URL, or the local path.
     pub location: String,
 }
 
@@ -676,6 +777,152 @@ pub fn commit_subject(
     revision: &str,
 ) -> Result<Option<String>, SourceError> {
     git::commit_subject(state_dir, url, revision)
+}
+
+/// One commit of a repository, fetched into the cache without exporting its tree (what a
+/// build needs: the commit, and a few reads from its tree with [`tree_id`] and [`read_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// The repository, as given.
+    pub url: String,
+    /// The ref that was resolved: `refs/heads/<branch>`, `refs/tags/<tag>`, or the commit
+    /// sha when a commit was asked for.
+    pub reference: String,
+    /// The full commit sha.
+    pub revision: String,
+    /// The first line of the commit message.
+    pub subject: String,
+    /// The commit's author, `Name <email>`.
+    pub author: String,
+    /// Objects received by this fetch (0 when the cache already had the commit).
+    pub fetched_objects: usize,
+}
+
+/// Fetches one commit of `url` into the cache under `state_dir`, without exporting it.
+/// Blocking. `commit` (4 to 40 hex digits, as `oc start-build --commit` takes it) wins over
+/// `reference` and needs no connection when the cache already holds it; otherwise the
+/// remote's refs are listed and `reference` (a branch, a tag, `refs/…` or a sha; default:
+/// the branch the remote's HEAD points at) is resolved and fetched as [`fetch`] does. The URL
+/// is classified first, so `ext::`, `fd::`, `git://` and URLs holding a password are refused
+/// before git sees them.
+///
+/// ```no_run
+/// use std::path::Path;
+/// use kascade::source::{self, Auth};
+///
+/// let state = Path::new(".kascade");
+/// let url = "https://github.com/example/app.git";
+/// let rev = source::fetch_revision(state, url, Some("main"), None, &Auth::default())?;
+/// let tree = source::tree_id(state, url, &rev.revision, Some("web"))?;
+/// let dockerfile = source::read_file(state, url, &rev.revision, "web/Dockerfile", 1 << 20)?;
+/// println!("{} {:?} {}", rev.revision, tree, dockerfile.is_some());
+/// # Ok::<(), source::SourceError>(())
+/// ```
+pub fn fetch_revision(
+    state_dir: &Path,
+    url: &str,
+    reference: Option<&str>,
+    commit: Option<&str>,
+    auth: &Auth,
+) -> Result<Revision, SourceError> {
+    git::fetch_revision(state_dir, url, reference, commit, auth)
+}
+
+/// The tree id of directory `path` (the root when `None`) in commit `revision` of `url`'s
+/// cache, or `None` when there is no directory there. `path` is checked as [`clean_path`]
+/// checks it. The commit must have been fetched.
+pub fn tree_id(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: Option<&str>,
+) -> Result<Option<String>, SourceError> {
+    git::tree_id(state_dir, url, revision, path)
+}
+
+/// The contents of file `path` in commit `revision` of `url`'s cache, or `None` when there
+/// is no file there (a directory, a submodule). A symlink is refused
+/// ([`SourceError::UnsafeTree`]), a file over `max_bytes` (or [`git::MAX_BLOB_BYTES`]) is
+/// [`SourceError::TooLarge`] and is not read. The commit must have been fetched.
+pub fn read_file(
+    state_dir: &Path,
+    url: &str,
+    revision: &str,
+    path: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    git::read_file(state_dir, url, revision, path, max_bytes)
+}
+
+/// What a [`Fetcher`] remembers a fetch by: the URL, the ref and the commit asked for.
+type FetchKey = (String, Option<String>, Option<String>);
+
+/// Fetches for many users in one pass (the build controller's): each `(url, ref, commit)` is
+/// fetched at most once until [`Fetcher::new_pass`], its result — success or failure —
+/// remembered, so ten builds of one repository make one fetch and an unreachable repository
+/// is tried once.
+#[derive(Debug)]
+pub struct Fetcher {
+    state_dir: PathBuf,
+    auth: Auth,
+    fetched: HashMap<FetchKey, Result<Revision, SourceError>>,
+}
+
+impl Fetcher {
+    /// A fetcher using the cache under `state_dir` and `auth`'s credentials.
+    pub fn new(state_dir: PathBuf, auth: Auth) -> Self {
+        Fetcher {
+            state_dir,
+            auth,
+            fetched: HashMap::new(),
+        }
+    }
+
+    /// Forgets what was fetched: the next [`Fetcher::revision`] fetches again.
+    pub fn new_pass(&mut self) {
+        self.fetched.clear();
+    }
+
+    /// [`fetch_revision`], once per pass for the same arguments.
+    pub fn revision(
+        &mut self,
+        url: &str,
+        reference: Option<&str>,
+        commit: Option<&str>,
+    ) -> Result<Revision, SourceError> {
+        let key = (
+            url.to_string(),
+            reference.map(str::to_string),
+            commit.map(str::to_string),
+        );
+        if let Some(r) = self.fetched.get(&key) {
+            return r.clone();
+        }
+        let r = fetch_revision(&self.state_dir, url, reference, commit, &self.auth);
+        self.fetched.insert(key, r.clone());
+        r
+    }
+
+    /// [`tree_id`] in this fetcher's cache.
+    pub fn tree_id(
+        &self,
+        url: &str,
+        revision: &str,
+        path: Option<&str>,
+    ) -> Result<Option<String>, SourceError> {
+        tree_id(&self.state_dir, url, revision, path)
+    }
+
+    /// [`read_file`] in this fetcher's cache.
+    pub fn read_file(
+        &self,
+        url: &str,
+        revision: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
+        read_file(&self.state_dir, url, revision, path, max_bytes)
+    }
 }
 
 /// Refuses a branch snapshot whose revision does not descend from `last_synced` (a

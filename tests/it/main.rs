@@ -4,6 +4,7 @@
 //! with a message when it is absent; `KASCADE_SKIP_SHARED=1` turns that into a printed skip.
 
 mod buildenv;
+mod builds;
 mod cascade;
 mod cli;
 mod corpus;

@@ -1,19 +1,22 @@
 //! The build executor (DESIGN.md "Builds in the embedded cluster"): fetches the source at its
-//! ref, checks the context directory and the Dockerfile, puts the strategy's resolved image in
-//! the last stage's FROM, and computes the output image's digest as the sha256 of the resolved
-//! inputs. It runs no RUN steps and produces no layers; the same inputs always give the same
-//! digest, and any changed input a new one.
-
-use std::fmt::Write as _;
+//! ref through [`crate::source`] (the one git module: its URL checks, cache, lock and
+//! credentials), checks the context directory and the Dockerfile, puts the strategy's
+//! resolved image in the last stage's FROM, and computes the output image's digest as the
+//! sha256 of the resolved inputs. It runs no RUN steps and produces no layers; the same inputs
+//! always give the same digest, and any changed input a new one. Each log line is handed to
+//! the caller as it is written.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::dockerfile;
-use super::git::SourceCache;
 use crate::images::DockerRef;
 use crate::images::registry::RegistryClient;
 use crate::resource::hash::canonical_json;
+use crate::source::{Fetcher, SourceError, redact};
+
+/// The largest Dockerfile read from a source.
+pub const MAX_DOCKERFILE_BYTES: u64 = 1024 * 1024;
 
 /// A build that failed: an OpenShift status reason and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,26 +85,61 @@ fn pin(image: &str, registry: &RegistryClient) -> Result<Option<(String, String)
         })
 }
 
-/// Runs the build described by `build` (a Build object).
-pub fn execute(build: &Value, sources: &mut SourceCache, registry: &RegistryClient) -> Outcome {
-    let mut log = String::new();
-    let result = run(build, sources, registry, &mut log);
-    match &result {
-        Ok(o) => {
-            let _ = writeln!(log, "Build complete: image {}", o.digest);
-        }
-        Err(f) => {
-            let _ = writeln!(log, "error: build error: {} ({})", f.message, f.reason);
+/// The executor's log: kept whole for `status.log`, and handed line by line to a callback as
+/// it is written (`start-build --follow` prints the lines as the build runs).
+struct Log<'a> {
+    text: String,
+    on_line: &'a mut dyn FnMut(&str),
+}
+
+impl Log<'_> {
+    fn line(&mut self, line: impl Into<String>) {
+        let line = line.into();
+        for l in line.split('\n') {
+            (self.on_line)(l);
+            self.text.push_str(l);
+            self.text.push('\n');
         }
     }
-    Outcome { result, log }
+}
+
+/// Runs the build described by `build` (a Build object), calling `on_line` with each line of
+/// its log as it is written.
+pub fn execute(
+    build: &Value,
+    sources: &mut Fetcher,
+    registry: &RegistryClient,
+    on_line: &mut dyn FnMut(&str),
+) -> Outcome {
+    let mut log = Log {
+        text: String::new(),
+        on_line,
+    };
+    let result = run(build, sources, registry, &mut log);
+    match &result {
+        Ok(o) => log.line(format!("Build complete: image {}", o.digest)),
+        Err(f) => log.line(format!("error: build error: {} ({})", f.message, f.reason)),
+    }
+    Outcome {
+        result,
+        log: log.text,
+    }
+}
+
+/// The message of a failed fetch, naming the URL (and the ref, as the source errors do).
+fn fetch_message(uri: &str, e: &SourceError) -> String {
+    match e {
+        SourceError::UnsupportedUrl { .. } => format!("refusing the git source: {e}"),
+        SourceError::InvalidRef { .. } => format!("{e} (git source {})", redact(uri)),
+        _ => e.to_string(),
+    }
 }
 
 fn run(
     build: &Value,
-    sources: &mut SourceCache,
+    sources: &mut Fetcher,
     registry: &RegistryClient,
-    log: &mut String,
+    log: &mut Log<'_>,
 ) -> Result<Output, Failure> {
     let spec = build.get("spec").cloned().unwrap_or(json!({}));
     let context_dir = s(&spec, "/source/contextDir")
@@ -114,44 +152,50 @@ fn run(
     let mut tree = None;
     let uri = s(&spec, "/source/git/uri").map(str::to_string);
     if let Some(uri) = &uri {
-        let reference = s(&spec, "/source/git/ref").unwrap_or("");
+        let reference = s(&spec, "/source/git/ref")
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
         let pinned = s(&spec, "/revision/git/commit");
-        let _ = writeln!(
-            log,
-            "Cloning \"{uri}\" ({}) ...",
+        log.line(format!(
+            "Cloning \"{}\" ({}) ...",
+            redact(uri),
             pinned.map_or_else(
-                || if reference.is_empty() {
-                    "HEAD".to_string()
-                } else {
-                    reference.to_string()
-                },
+                || reference.unwrap_or("HEAD").to_string(),
                 |c| format!("commit {c}")
             )
-        );
-        let fetched = sources.resolve(uri, reference, pinned).map_err(|e| {
-            fail(
-                "FetchSourceFailed",
-                format!("failed to fetch the source: {e}"),
-            )
-        })?;
-        let _ = writeln!(log, "\tCommit:\t{} ({})", fetched.commit, fetched.summary);
-        let _ = writeln!(log, "\tAuthor:\t{}", fetched.author);
+        ));
+        let fetched = sources
+            .revision(uri, reference, pinned)
+            .map_err(|e| fail("FetchSourceFailed", fetch_message(uri, &e)))?;
+        log.line(format!(
+            "\tCommit:\t{} ({})",
+            fetched.revision, fetched.subject
+        ));
+        log.line(format!("\tAuthor:\t{}", fetched.author));
+        let sub = (!context_dir.is_empty()).then_some(context_dir.as_str());
         let t = sources
-            .tree_id(uri, &fetched.commit, &context_dir)
-            .map_err(|e| fail("FetchSourceFailed", e.to_string()))?
+            .tree_id(uri, &fetched.revision, sub)
+            .map_err(|e| match e {
+                SourceError::InvalidPath { .. } => fail(
+                    "InvalidContextDirectory",
+                    format!("the context directory of the build is not valid: {e}"),
+                ),
+                e => fail("FetchSourceFailed", e.to_string()),
+            })?
             .ok_or_else(|| {
                 fail(
                     "InvalidContextDirectory",
                     format!(
-                        "the context directory {context_dir:?} does not exist in commit {} of {uri:?}",
-                        fetched.commit
+                        "the context directory {context_dir:?} does not exist in commit {} of {:?}",
+                        fetched.revision,
+                        redact(uri)
                     ),
                 )
             })?;
         if !context_dir.is_empty() {
-            let _ = writeln!(log, "Context directory {context_dir}/ (tree {t})");
+            log.line(format!("Context directory {context_dir}/ (tree {t})"));
         }
-        commit = Some(fetched.commit);
+        commit = Some(fetched.revision);
         tree = Some(t);
     } else if inline.is_none() {
         return Err(fail(
@@ -176,12 +220,15 @@ fn run(
             (Some(t), _, _) => t.clone(),
             (None, Some(u), Some(c)) => {
                 let bytes = sources
-                    .read_file(u, c, &full)
+                    .read_file(u, c, &full, MAX_DOCKERFILE_BYTES)
                     .map_err(|e| fail("DockerBuildFailed", e.to_string()))?
                     .ok_or_else(|| {
                         fail(
                             "DockerBuildFailed",
-                            format!("the Dockerfile {full} does not exist in commit {c} of {u:?}"),
+                            format!(
+                                "the Dockerfile {full} does not exist in commit {c} of {:?}",
+                                redact(u)
+                            ),
                         )
                     })?;
                 String::from_utf8(bytes).map_err(|_| {
@@ -203,7 +250,7 @@ fn run(
             Some(image) => {
                 let (t, old) = dockerfile::replace_last_from(&text, image)
                     .map_err(|e| fail("DockerBuildFailed", format!("{shown} is invalid: {e}")))?;
-                let _ = writeln!(log, "Replaced Dockerfile FROM image {old} with {image}");
+                log.line(format!("Replaced Dockerfile FROM image {old} with {image}"));
                 (t, image.clone())
             }
             None => {
@@ -214,11 +261,10 @@ fn run(
             }
         };
         base = pin(&base_image, registry)?;
-        let _ = writeln!(
-            log,
+        log.line(format!(
             "STEP: FROM {}",
             base.as_ref().map_or("scratch", |b| b.0.as_str())
-        );
+        ));
         inputs["strategy"] = json!("Docker");
         inputs["dockerfilePath"] = json!(path);
         inputs["dockerfile"] = json!(text);
@@ -232,7 +278,7 @@ fn run(
             )
         })?;
         base = pin(builder, registry)?;
-        let _ = writeln!(log, "Using builder image {builder} (S2I)");
+        log.line(format!("Using builder image {builder} (S2I)"));
         inputs["strategy"] = json!("Source");
         inputs["env"] = ss.get("env").cloned().unwrap_or(Value::Null);
         inputs["scripts"] = ss.get("scripts").cloned().unwrap_or(Value::Null);
@@ -257,4 +303,78 @@ fn run(
         commit,
         base: base.map(|b| b.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::source::Auth;
+
+    fn run_build(build: &Value) -> (Outcome, Vec<String>) {
+        let state = tempfile::tempdir().unwrap();
+        let mut sources = Fetcher::new(state.path().to_path_buf(), Auth::default());
+        let registry = RegistryClient::new(Duration::from_secs(1));
+        let mut lines = Vec::new();
+        let outcome = execute(build, &mut sources, &registry, &mut |l| {
+            lines.push(l.to_string());
+        });
+        (outcome, lines)
+    }
+
+    #[test]
+    fn each_log_line_is_handed_over_as_it_is_written() {
+        let base = format!("registry.example.com/base@sha256:{}", "1".repeat(64));
+        let build = json!({"spec": {
+            "source": {"dockerfile": "FROM scratch\nRUN true\n"},
+            "strategy": {"dockerStrategy": {"from": {"kind": "DockerImage", "name": base}}}}});
+        let (outcome, lines) = run_build(&build);
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        assert_eq!(
+            lines,
+            [
+                format!("Replaced Dockerfile FROM image scratch with {base}"),
+                format!("STEP: FROM {base}"),
+                format!(
+                    "Build complete: image {}",
+                    outcome.result.as_ref().unwrap().digest
+                ),
+            ]
+        );
+        assert_eq!(format!("{}\n", lines.join("\n")), outcome.log);
+    }
+
+    #[test]
+    fn a_git_source_the_source_module_refuses_fails_the_build() {
+        for (uri, needle) in [
+            ("ext::sh -c touch% /tmp/kascade-pwned", "ext:: transport"),
+            ("git://example.com/app.git", "git:// transport"),
+            (
+                "https://deploy:s3cret@example.com/app.git",
+                "holds a password",
+            ),
+        ] {
+            let build = json!({"spec": {
+                "source": {"git": {"uri": uri, "ref": "main"}},
+                "strategy": {"dockerStrategy": {}}}});
+            let (outcome, lines) = run_build(&build);
+            let f = outcome.result.unwrap_err();
+            assert_eq!(f.reason, "FetchSourceFailed");
+            assert!(
+                f.message
+                    .starts_with("refusing the git source: unsupported repository url")
+                    && f.message.contains(needle),
+                "{uri}: {}",
+                f.message
+            );
+            assert!(!outcome.log.contains("s3cret"), "{}", outcome.log);
+            assert!(
+                lines
+                    .last()
+                    .unwrap()
+                    .starts_with("error: build error: refusing")
+            );
+        }
+    }
 }

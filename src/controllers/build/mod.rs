@@ -2,7 +2,8 @@
 //!
 //! - **Running**: recorded in its own transaction before the executor starts, so the change
 //!   feed and `kascade get builds` show it.
-//! - **Execution** ([`executor`]) happens between transactions (a git fetch may be slow).
+//! - **Execution** ([`executor`]) happens between transactions (a git fetch may be slow); each
+//!   log line goes to the [`Observer`] as it is written (`start-build --follow`).
 //! - **Complete**: in one transaction, the Build's status (output digest, commit, log) and a
 //!   new tag event on the output ImageStreamTag — the push that fires the next hop. The output
 //!   stream is created when missing, as the registry does on push.
@@ -10,8 +11,10 @@
 //!   `DockerBuildFailed`, `PullBuilderImageFailed`, `GenericBuildFailed`), the message, the
 //!   `Failed` condition and the last lines of the log in `status.logSnippet`; nothing is pushed,
 //!   so nothing downstream moves.
-//! - **Cancelled**: a Build with `status.cancelled: true`, or an older queued build of a
-//!   `runPolicy: SerialLatestOnly` config.
+//! - **Cancelled**: a Build with `status.cancelled: true` (`kascade cancel-build`), or an
+//!   older queued build of a `runPolicy: SerialLatestOnly` config; nothing is pushed. A build
+//!   marked while it runs in another process is cancelled when its execution ends, its output
+//!   dropped.
 //! - **History**: after a build finishes, the oldest builds of its config beyond
 //!   `successfulBuildsHistoryLimit` / `failedBuildsHistoryLimit` (default 5 each) are deleted.
 //!
@@ -20,12 +23,11 @@
 
 pub mod dockerfile;
 pub mod executor;
-pub mod git;
 
 use serde_json::{Value, json};
 
 use super::imagestreams::stream_key;
-use super::{Activity, Context, ControllerError, rv, str_at};
+use super::{Activity, Context, ControllerError, Observer, rv, str_at};
 use crate::cluster::local::now_rfc3339;
 use crate::cluster::{LocalCluster, Selector};
 use crate::images::{self, TagEvent, split_stream_tag};
@@ -85,11 +87,18 @@ fn finish(build: &mut Value, phase: &str, reason: &str, message: &str, now: &str
     }
 }
 
-/// Reconciles one Build; returns the resourceVersions written to it.
+/// Whether the Build is marked for cancellation (`status.cancelled`, set by `cancel-build`).
+pub fn is_cancelled(build: &Value) -> bool {
+    build.pointer("/status/cancelled").and_then(Value::as_bool) == Some(true)
+}
+
+/// Reconciles one Build; returns the resourceVersions written to it. The executor's log lines
+/// go to `observer` ([`Observer::build_log`]) as they are written.
 pub fn reconcile(
     cluster: &mut LocalCluster,
     ctx: &mut Context,
     key: &ResourceKey,
+    observer: &mut dyn Observer,
 ) -> Result<Vec<u64>, ControllerError> {
     let Some(build) = cluster.get(key)? else {
         return Ok(Vec::new());
@@ -100,28 +109,18 @@ pub fn reconcile(
     let mut written = Vec::new();
     let now = now_rfc3339();
     // Cancellation.
-    let cancelled = build.pointer("/status/cancelled").and_then(Value::as_bool) == Some(true)
-        || (phase(&build) == "New" && superseded(cluster, &build)?);
+    let cancelled =
+        is_cancelled(&build) || (phase(&build) == "New" && superseded(cluster, &build)?);
     if cancelled {
         let mut txn = cluster.begin()?;
         if let Some(mut b) = txn.get(key)?
             && !is_terminal(&b)
         {
-            finish(
-                &mut b,
-                "Cancelled",
-                "CancelledBuild",
-                "The build was cancelled by the user.",
-                &now,
-            );
+            cancel(&mut b, &now);
             written.push(rv(&txn.update(b)?));
         }
         txn.commit()?;
-        ctx.record(Activity::BuildFinished {
-            key: key.clone(),
-            phase: "Cancelled".into(),
-            detail: "cancelled".into(),
-        });
+        ctx.record(cancelled_activity(key));
         written.extend(prune_history(cluster, &build)?);
         return Ok(written);
     }
@@ -145,7 +144,9 @@ pub fn reconcile(
         }
     };
     // Execution, outside any transaction.
-    let outcome = executor::execute(&running, &mut ctx.sources, &ctx.registry);
+    let outcome = executor::execute(&running, &mut ctx.sources, &ctx.registry, &mut |line| {
+        observer.build_log(key, line);
+    });
     // Completion and push, together.
     let now = now_rfc3339();
     let mut txn = cluster.begin()?;
@@ -157,6 +158,15 @@ pub fn reconcile(
         return Ok(written);
     }
     b["status"]["log"] = json!(outcome.log);
+    if is_cancelled(&b) {
+        // Cancelled while it ran (by another process): nothing is pushed.
+        cancel(&mut b, &now);
+        written.push(rv(&txn.update(b)?));
+        txn.commit()?;
+        ctx.record(cancelled_activity(key));
+        written.extend(prune_history(cluster, &build)?);
+        return Ok(written);
+    }
     let activity = match &outcome.result {
         Ok(out) => {
             finish(&mut b, "Complete", "", "", &now);
@@ -191,6 +201,24 @@ pub fn reconcile(
     ctx.record(activity);
     written.extend(prune_history(cluster, &build)?);
     Ok(written)
+}
+
+fn cancel(build: &mut Value, now: &str) {
+    finish(
+        build,
+        "Cancelled",
+        "CancelledBuild",
+        "The build was cancelled by the user.",
+        now,
+    );
+}
+
+fn cancelled_activity(key: &ResourceKey) -> Activity {
+    Activity::BuildFinished {
+        key: key.clone(),
+        phase: "Cancelled".into(),
+        detail: "cancelled".into(),
+    }
 }
 
 /// Pushes the output image to the output ImageStreamTag; returns the pushed pull spec.
