@@ -8,8 +8,7 @@ use kascade::cluster::{Cluster, LocalCluster};
 use kascade::resource::ResourceKey;
 use serde_json::Value;
 
-use crate::cascade::commit;
-use crate::util::{Remote, kascade_in, root};
+use crate::util::{Remote, commit, kascade_in, root};
 
 /// The files of `examples/base-image` (relative path, contents), lab included.
 fn example_files() -> Vec<(String, String)> {

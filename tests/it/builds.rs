@@ -3,65 +3,35 @@
 //! written with git2, real SQLite files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kascade::cluster::{LocalCluster, Selector};
 use kascade::controllers::{Activity, Controllers, Observer, Options};
 use kascade::resource::ResourceKey;
 use serde_json::{Value, json};
 
-use crate::util::{Run, kascade_in};
+use crate::util::{Workdir, commit};
 
 const BASE: &str = "docker.io/library/centos@sha256:be65f488b7764ad3638f236b7b515b3678369a5124c47b8d32916d6487418ea4";
 
-/// Commits `files` on `master` of a (non-bare) repository at `dir`, creating it.
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    let repo = match git2::Repository::open(dir) {
-        Ok(r) => r,
-        Err(_) => {
-            let mut opts = git2::RepositoryInitOptions::new();
-            opts.initial_head("master");
-            git2::Repository::init_opts(dir, &opts).unwrap()
-        }
-    };
-    for (path, body) in files {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
-    }
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap()
-        .to_string()
+struct Lab {
+    dir: Workdir,
+    repo: PathBuf,
 }
 
-struct Lab {
-    tmp: tempfile::TempDir,
-    cwd: PathBuf,
-    repo: PathBuf,
+impl std::ops::Deref for Lab {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.dir
+    }
 }
 
 impl Lab {
     /// A lab whose repository has the contexts `app` (builds), `down` (built from app's
     /// output) and `nofrom` (a Dockerfile without FROM).
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let cwd = tmp.path().join("work");
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir_all(&cwd).unwrap();
+        let dir = Workdir::new();
+        let repo = dir.root().join("repo");
         commit(
             &repo,
             &[
@@ -71,23 +41,7 @@ impl Lab {
             ],
             "contexts",
         );
-        Lab { tmp, cwd, repo }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let run = kascade_in(&self.cwd, args, None);
-        assert!(!run.stderr.contains("panicked"), "{run:?}");
-        run
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "kascade {args:?}: {run:?}");
-        run
-    }
-
-    fn cluster(&self) -> LocalCluster {
-        LocalCluster::open(&self.cwd.join(".kascade")).unwrap()
+        Lab { dir, repo }
     }
 
     fn build(&self, name: &str) -> Value {
@@ -457,7 +411,7 @@ fn start_build_follow_prints_its_own_build_log_as_it_runs_and_fails_with_it() {
 fn build_sources_go_through_the_source_module_checks() {
     let lab = Lab::new();
     // A URL git would run a program for: refused before git sees it, the build failed.
-    let marker = lab.tmp.path().join("pwned");
+    let marker = lab.root().join("pwned");
     let uri = format!("ext::sh -c touch% {}", marker.display());
     lab.sync(&uri);
     let run = lab.run(&["start-build", "app"]);

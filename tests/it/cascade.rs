@@ -8,43 +8,9 @@ use kascade::cluster::{LocalCluster, Selector};
 use kascade::resource::ResourceKey;
 use serde_json::Value;
 
-use crate::util::{Run, kascade_in};
+use crate::util::{Workdir, commit};
 
 const BASE: &str = "docker.io/library/centos@sha256:be65f488b7764ad3638f236b7b515b3678369a5124c47b8d32916d6487418ea4";
-
-/// Commits `files` (path, contents) on branch `master` of the repository at `dir`, creating it.
-pub(crate) fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    let repo = match git2::Repository::open(dir) {
-        Ok(r) => r,
-        Err(_) => {
-            let mut opts = git2::RepositoryInitOptions::new();
-            opts.initial_head("master");
-            git2::Repository::init_opts(dir, &opts).unwrap()
-        }
-    };
-    for (path, body) in files {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
-    }
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap()
-        .to_string()
-}
 
 fn lab_repo(dir: &Path) {
     commit(
@@ -70,38 +36,22 @@ fn lab_repo(dir: &Path) {
 }
 
 struct Lab {
-    _tmp: tempfile::TempDir,
-    cwd: PathBuf,
+    dir: Workdir,
     repo: PathBuf,
+}
+
+impl std::ops::Deref for Lab {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.dir
+    }
 }
 
 impl Lab {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let cwd = tmp.path().join("work");
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir_all(&cwd).unwrap();
-        Lab {
-            cwd,
-            repo,
-            _tmp: tmp,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let run = kascade_in(&self.cwd, args, None);
-        assert!(!run.stderr.contains("panicked"), "{run:?}");
-        run
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "kascade {args:?}: {run:?}");
-        run
-    }
-
-    fn cluster(&self) -> LocalCluster {
-        LocalCluster::open(&self.cwd.join(".kascade")).unwrap()
+        let dir = Workdir::new();
+        let repo = dir.root().join("repo");
+        Lab { dir, repo }
     }
 
     fn get(&self, group: &str, kind: &str, name: &str) -> Option<Value> {

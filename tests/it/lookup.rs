@@ -2,50 +2,31 @@
 //! admission rewrites local image names of Deployments synced from a directory, and a second
 //! sync and a diff of the same directory change nothing.
 
-use std::path::PathBuf;
-
-use kascade::cluster::LocalCluster;
 use kascade::images::INTERNAL_REGISTRY;
 use kascade::resource::ResourceKey;
 use serde_json::Value;
 
-use crate::util::{Run, kascade_in};
+use crate::util::Workdir;
 
 const D1: &str = "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 const D2: &str = "sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
 
 struct Work {
-    _tmp: tempfile::TempDir,
-    cwd: PathBuf,
+    dir: Workdir,
+}
+
+impl std::ops::Deref for Work {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.dir
+    }
 }
 
 impl Work {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let cwd = tmp.path().to_path_buf();
-        Work { _tmp: tmp, cwd }
-    }
-
-    fn write(&self, rel: &str, body: &str) {
-        let p = self.cwd.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let run = kascade_in(&self.cwd, args, None);
-        assert!(!run.stderr.contains("panicked"), "{run:?}");
-        run
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "kascade {args:?}: {run:?}");
-        run
-    }
-
-    fn cluster(&self) -> LocalCluster {
-        LocalCluster::open(&self.cwd.join(".kascade")).unwrap()
+        Work {
+            dir: Workdir::new(),
+        }
     }
 
     fn deployment(&self, ns: &str, name: &str) -> Value {

@@ -241,3 +241,88 @@ pub fn count_objects(repo: &Repository) -> usize {
         .unwrap();
     n
 }
+
+/// A scratch directory to run the real binary in: `cwd` (`<tmp>/work`) with its embedded
+/// cluster at `cwd/.kascade`, and room beside it (`root()`) for repositories.
+pub struct Workdir {
+    tmp: tempfile::TempDir,
+    /// Where kascade runs.
+    pub cwd: PathBuf,
+}
+
+impl Workdir {
+    /// A fresh one.
+    pub fn new() -> Workdir {
+        let tmp = tempfile::tempdir().unwrap();
+        let cwd = tmp.path().join("work");
+        std::fs::create_dir_all(&cwd).unwrap();
+        Workdir { tmp, cwd }
+    }
+
+    /// The temporary directory holding `cwd`.
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes `body` at `rel` under `cwd`, creating directories.
+    pub fn write(&self, rel: &str, body: &str) {
+        let p = self.cwd.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    /// Runs kascade in `cwd`; it must not panic.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let run = kascade_in(&self.cwd, args, None);
+        assert!(!run.stderr.contains("panicked"), "{run:?}");
+        run
+    }
+
+    /// Runs kascade in `cwd`; it must succeed.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "kascade {args:?}: {run:?}");
+        run
+    }
+
+    /// The embedded cluster of `cwd`.
+    pub fn cluster(&self) -> kascade::cluster::LocalCluster {
+        kascade::cluster::LocalCluster::open(&self.cwd.join(".kascade")).unwrap()
+    }
+}
+
+/// Commits `files` (path, contents) on branch `master` of the work tree at `dir`, creating
+/// the repository; returns the commit id.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    let repo = match Repository::open(dir) {
+        Ok(r) => r,
+        Err(_) => {
+            let mut opts = git2::RepositoryInitOptions::new();
+            opts.initial_head("master");
+            Repository::init_opts(dir, &opts).unwrap()
+        }
+    };
+    for (path, body) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = Signature::now("Test", "test@example.com").unwrap();
+    let parents: Vec<git2::Commit<'_>> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}

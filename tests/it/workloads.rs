@@ -2,48 +2,33 @@
 //! `kascade rollout history|undo|restart` for them, through the real binary on real SQLite
 //! files: one ReplicaSet / ControllerRevision per pod template, none for a no-op sync.
 
-use std::path::PathBuf;
-
-use kascade::cluster::LocalCluster;
 use kascade::controllers::workloads::{POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY};
 use kascade::resource::ResourceKey;
 use serde_json::Value;
 
-use crate::util::{Run, kascade_in};
+use crate::util::{Run, Workdir};
 
 struct Work {
-    _tmp: tempfile::TempDir,
-    cwd: PathBuf,
+    dir: Workdir,
+}
+
+impl std::ops::Deref for Work {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.dir
+    }
 }
 
 impl Work {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let cwd = tmp.path().to_path_buf();
-        let w = Work { _tmp: tmp, cwd };
+        let w = Work {
+            dir: Workdir::new(),
+        };
         w.write(
             "app/ns.json",
             r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}}"#,
         );
         w
-    }
-
-    fn write(&self, rel: &str, body: &str) {
-        let p = self.cwd.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let run = kascade_in(&self.cwd, args, None);
-        assert!(!run.stderr.contains("panicked"), "{run:?}");
-        run
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "kascade {args:?}: {run:?}");
-        run
     }
 
     fn sync(&self) -> Run {
@@ -52,10 +37,6 @@ impl Work {
 
     fn diff(&self) -> Run {
         self.run(&["diff", "-f", "app", "--app", "app", "-n", "lab"])
-    }
-
-    fn cluster(&self) -> LocalCluster {
-        LocalCluster::open(&self.cwd.join(".kascade")).unwrap()
     }
 
     fn get(&self, kind: &str, name: &str) -> Value {
