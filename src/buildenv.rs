@@ -132,17 +132,21 @@ impl<'a> BuildEnv<'a> {
         }
     }
 
+    /// The app's directory (the one holding it, when its path is a file).
+    fn app_dir(&self) -> &'a Path {
+        let dir = self.dir;
+        if dir.is_file() {
+            dir.parent().unwrap_or(dir)
+        } else {
+            dir
+        }
+    }
+
     fn origin(&mut self, variable: &str) -> Result<&SourceOrigin, String> {
         let dir = self.dir;
+        let app_dir = self.app_dir();
         self.origin
-            .get_or_insert_with(|| {
-                let probe = if dir.is_file() {
-                    dir.parent().unwrap_or(dir)
-                } else {
-                    dir
-                };
-                SourceOrigin::discover(probe)
-            })
+            .get_or_insert_with(|| SourceOrigin::discover(app_dir))
             .as_ref()
             .ok_or_else(|| {
                 format!(
@@ -163,14 +167,9 @@ impl<'a> BuildEnv<'a> {
             }
             "KASCADE_APP_REVISION" => Ok(self.origin(variable)?.revision.clone()),
             "KASCADE_APP_SOURCE_PATH" => {
-                let dir = self.dir;
-                let probe = if dir.is_file() {
-                    dir.parent().unwrap_or(dir)
-                } else {
-                    dir
-                };
+                let (dir, app_dir) = (self.dir, self.app_dir());
                 let origin = self.origin(variable)?;
-                origin.path_of(probe).ok_or_else(|| {
+                origin.path_of(app_dir).ok_or_else(|| {
                     format!(
                         "${{{variable}}} has no value: {} is not inside {}",
                         dir.display(),

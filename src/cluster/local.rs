@@ -55,6 +55,16 @@ fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClusterError + '_ {
     }
 }
 
+/// The key in columns 0–3 (api_group, kind, namespace, name) of a row.
+fn key_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResourceKey> {
+    Ok(ResourceKey::new(
+        r.get::<_, String>(0)?,
+        r.get::<_, String>(1)?,
+        r.get::<_, String>(2)?,
+        r.get::<_, String>(3)?,
+    ))
+}
+
 /// Why one attempt to open the store failed: busy (try again) or anything else.
 enum OpenError {
     Busy(rusqlite::Error),
@@ -457,12 +467,7 @@ impl Cluster for LocalCluster {
             let rows = stmt
                 .query_map([app], |r| {
                     Ok((
-                        ResourceKey::new(
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
+                        key_of_row(r)?,
                         Fingerprint {
                             resource_version: Some(r.get::<_, i64>(4)?.to_string()),
                             applied_hash: r.get(5)?,
@@ -699,17 +704,7 @@ fn inventory_members<C: FromIterator<(ResourceKey, String)>>(
         )
         .map_err(&err)?;
     let rows = stmt
-        .query_map([app], |r| {
-            Ok((
-                ResourceKey::new(
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ),
-                r.get::<_, String>(4)?,
-            ))
-        })
+        .query_map([app], |r| Ok((key_of_row(r)?, r.get::<_, String>(4)?)))
         .map_err(&err)?;
     rows.collect::<Result<C, _>>().map_err(&err)
 }
