@@ -274,11 +274,7 @@ fn kind_sections(doc: &mut Doc, kind: &KindRef, v: &Value, now: i64) {
                 .into_iter()
                 .flatten()
             {
-                let n = val
-                    .as_str()
-                    .and_then(base64::decode)
-                    .map(|b| b.len())
-                    .unwrap_or(0);
+                let n = decoded_len(val);
                 doc.text(0, format!("{k}: {n} bytes"));
             }
         }
@@ -300,11 +296,7 @@ fn kind_sections(doc: &mut Doc, kind: &KindRef, v: &Value, now: i64) {
                 .into_iter()
                 .flatten()
             {
-                let n = val
-                    .as_str()
-                    .and_then(base64::decode)
-                    .map(|b| b.len())
-                    .unwrap_or(0);
+                let n = decoded_len(val);
                 doc.field(0, k, format!("{n} bytes"));
             }
         }
@@ -717,4 +709,9 @@ pub fn exec(args: DescribeArgs) -> anyhow::Result<u8> {
         eprintln!("{m}");
     }
     Ok(u8::from(!missing.is_empty()))
+}
+
+/// The byte length of a base64 `data`/`binaryData` value (0 when it is not base64).
+fn decoded_len(val: &Value) -> usize {
+    val.as_str().and_then(base64::decode).map_or(0, |b| b.len())
 }
